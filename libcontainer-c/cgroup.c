@@ -1,0 +1,324 @@
+#define _GNU_SOURCE
+#include "cgroup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include "cleanup.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+static bool is_fs(const char *path, long magic)
+{
+	struct statfs sfs;
+
+	return statfs(path, &sfs) == 0 && sfs.f_type == magic;
+}
+
+enum hrun_cgroup_mode hrun_cgroup_detect(void)
+{
+	if (is_fs(CGROUP_ROOT, CGROUP2_SUPER_MAGIC))
+		return HRUN_CGROUP_UNIFIED;
+	if (!is_fs(CGROUP_ROOT, TMPFS_MAGIC))
+		return HRUN_CGROUP_NONE;
+	if (is_fs(CGROUP_ROOT "/unified", CGROUP2_SUPER_MAGIC))
+		return HRUN_CGROUP_HYBRID;
+	return HRUN_CGROUP_LEGACY;
+}
+
+static const char *v2_root(enum hrun_cgroup_mode mode)
+{
+	return mode == HRUN_CGROUP_UNIFIED ? CGROUP_ROOT : CGROUP_ROOT "/unified";
+}
+
+/* hrun's own cgroup in the unified hierarchy ("0::/x") or, on v1-only
+ * hosts, its memory cgroup; relative cgroupsPath values hang below it. */
+static char *own_cgroup(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[4096];
+	char *found = NULL;
+
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, ':');
+		if (!path || !(path = strchr(path + 1, ':')))
+			continue;
+		path++;
+		path[strcspn(path, "\n")] = '\0';
+		if (strncmp(line, "0::", 3) == 0 || strstr(line, ":memory:")) {
+			free(found);
+			found = strdup(path);
+			if (strncmp(line, "0::", 3) == 0)
+				break;
+		}
+	}
+	return found;
+}
+
+char *hrun_cgroup_resolve_path(const char *cgroups_path, const char *id, struct hrun_error *err)
+{
+	char *out = NULL;
+	int r;
+
+	if (!cgroups_path || !*cgroups_path) {
+		r = asprintf(&out, "/hrun/%s", id);
+	} else if (cgroups_path[0] == '/') {
+		out = strdup(cgroups_path);
+		r = out ? 0 : -1;
+	} else {
+		_cleanup_free_ char *own = own_cgroup();
+		r = asprintf(&out, "%s/%s", own && strcmp(own, "/") ? own : "", cgroups_path);
+	}
+	if (r < 0 || !out) {
+		hrun_error_errno(err, "cgroup path");
+		return NULL;
+	}
+	if (strstr(out, "/../") || (strlen(out) >= 3 && strcmp(out + strlen(out) - 3, "/..") == 0)) {
+		hrun_error_set(err, EINVAL, "cgroupsPath \"%s\" must not contain \"..\"", cgroups_path);
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static int mkdir_p(const char *dir, struct hrun_error *err)
+{
+	_cleanup_free_ char *copy = strdup(dir);
+
+	if (!copy)
+		return hrun_error_errno(err, "strdup");
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			return hrun_error_errno(err, "mkdir cgroup \"%s\"", copy);
+		*p = '/';
+	}
+	if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+		return hrun_error_errno(err, "mkdir cgroup \"%s\"", copy);
+	return 0;
+}
+
+/* Call FN for each v1 hierarchy mounted under /sys/fs/cgroup. Aliases such
+ * as "cpu,cpuacct" symlinks are skipped: the real directory is listed. */
+static int for_each_v1(int (*fn)(const char *hier, void *data), void *data)
+{
+	_cleanup_free_ struct dirent **names = NULL;
+	int n = scandir(CGROUP_ROOT, &names, NULL, alphasort);
+	int r = 0;
+
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		char hier[512];
+		struct stat st;
+
+		snprintf(hier, sizeof(hier), CGROUP_ROOT "/%s", names[i]->d_name);
+		if (r == 0 && names[i]->d_name[0] != '.' && lstat(hier, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    is_fs(hier, CGROUP_SUPER_MAGIC))
+			r = fn(hier, data);
+		free(names[i]);
+	}
+	return r;
+}
+
+struct v1_op {
+	const struct hrun_cgroup *cg;
+	pid_t pid;
+	struct hrun_error *err;
+};
+
+static int read_line(const char *path, char *buf, size_t len)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+
+	buf[0] = '\0';
+	if (!f || !fgets(buf, (int)len, f))
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* A new v1 cpuset starts with empty cpus and mems, and a task cannot join
+ * it then: fill each empty level from its parent, top down. */
+static int cpuset_inherit(const char *hier, const char *path, struct hrun_error *err)
+{
+	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+	_cleanup_free_ char *dir = NULL;
+	size_t base = strlen(hier);
+
+	if (asprintf(&dir, "%s%s", hier, path) < 0)
+		return hrun_error_errno(err, "asprintf");
+	for (size_t i = 0; i < 2; i++) {
+		char parent[1024], cur[1024], file[4200];
+
+		snprintf(file, sizeof(file), "%s/%s", hier, files[i]);
+		if (read_line(file, parent, sizeof(parent)) < 0)
+			continue;
+		for (char *p = dir + base + 1;; p++) {
+			char c = *p;
+			if (c != '/' && c != '\0')
+				continue;
+			*p = '\0';
+			snprintf(file, sizeof(file), "%s/%s", dir, files[i]);
+			if (read_line(file, cur, sizeof(cur)) == 0 && cur[0] == '\0') {
+				_cleanup_close_ int fd = open(file, O_WRONLY | O_CLOEXEC);
+				if (fd < 0 || write(fd, parent, strlen(parent)) < 0)
+					return hrun_error_errno(err, "write \"%s\"", file);
+			} else {
+				snprintf(parent, sizeof(parent), "%s", cur);
+			}
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	return 0;
+}
+
+static int v1_create(const char *hier, void *data)
+{
+	struct v1_op *op = data;
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s%s", hier, op->cg->path);
+	if (mkdir_p(dir, op->err) < 0)
+		return -1;
+	if (strcmp(hier, CGROUP_ROOT "/cpuset") == 0)
+		return cpuset_inherit(hier, op->cg->path, op->err);
+	return 0;
+}
+
+int hrun_cgroup_create(const char *path, struct hrun_cgroup *cg, struct hrun_error *err)
+{
+	char dir[4096];
+
+	cg->mode = hrun_cgroup_detect();
+	cg->v2_fd = -1;
+	cg->path = strdup(path);
+	if (!cg->path)
+		return hrun_error_errno(err, "strdup");
+	if (cg->mode == HRUN_CGROUP_NONE)
+		return 0;
+	if (cg->mode != HRUN_CGROUP_LEGACY) {
+		snprintf(dir, sizeof(dir), "%s%s", v2_root(cg->mode), path);
+		if (mkdir_p(dir, err) < 0)
+			return -1;
+		cg->v2_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cg->v2_fd < 0)
+			return hrun_error_errno(err, "open cgroup \"%s\"", dir);
+	}
+	if (cg->mode != HRUN_CGROUP_UNIFIED) {
+		struct v1_op op = { .cg = cg, .err = err };
+		if (for_each_v1(v1_create, &op) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int v1_enter(const char *hier, void *data)
+{
+	struct v1_op *op = data;
+	char file[4200];
+	char pid[32];
+	_cleanup_close_ int fd = -1;
+	int len = snprintf(pid, sizeof(pid), "%d", op->pid);
+
+	snprintf(file, sizeof(file), "%s%s/cgroup.procs", hier, op->cg->path);
+	fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, pid, (size_t)len) != len)
+		return hrun_error_errno(op->err, "join cgroup \"%s\"", file);
+	return 0;
+}
+
+int hrun_cgroup_enter_v1(const struct hrun_cgroup *cg, pid_t pid, struct hrun_error *err)
+{
+	struct v1_op op = { .cg = cg, .pid = pid, .err = err };
+
+	if (cg->mode != HRUN_CGROUP_HYBRID && cg->mode != HRUN_CGROUP_LEGACY)
+		return 0;
+	return for_each_v1(v1_enter, &op);
+}
+
+static void kill_procs(const char *dir)
+{
+	char file[4200];
+	_cleanup_fclose_ FILE *f = NULL;
+	int pid;
+
+	snprintf(file, sizeof(file), "%s/cgroup.kill", dir);
+	int fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!write(fd, "1", 1);
+		close(fd);
+		return;
+	}
+	snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
+	f = fopen(file, "re");
+	while (f && fscanf(f, "%d", &pid) == 1)
+		kill(pid, SIGKILL);
+}
+
+/* rmdir fails with EBUSY until the killed processes are gone. */
+static int remove_dir(const char *dir, struct hrun_error *err)
+{
+	for (int attempt = 0; attempt < 200; attempt++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			break;
+		kill_procs(dir);
+		nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
+	}
+	return hrun_error_errno(err, "remove cgroup \"%s\"", dir);
+}
+
+static int v1_remove(const char *hier, void *data)
+{
+	struct v1_op *op = data;
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s%s", hier, op->cg->path);
+	return remove_dir(dir, op->err);
+}
+
+int hrun_cgroup_destroy(struct hrun_cgroup *cg, struct hrun_error *err)
+{
+	char dir[4096];
+	int r = 0;
+
+	if (!cg->path || cg->mode == HRUN_CGROUP_NONE)
+		return 0;
+	if (cg->mode != HRUN_CGROUP_LEGACY) {
+		snprintf(dir, sizeof(dir), "%s%s", v2_root(cg->mode), cg->path);
+		r = remove_dir(dir, err);
+	}
+	if (cg->mode != HRUN_CGROUP_UNIFIED) {
+		struct v1_op op = { .cg = cg, .err = err };
+		if (for_each_v1(v1_remove, &op) < 0)
+			r = -1;
+	}
+	return r;
+}
+
+void hrun_cgroup_release(struct hrun_cgroup *cg)
+{
+	if (cg->v2_fd >= 0)
+		close(cg->v2_fd);
+	cg->v2_fd = -1;
+	free(cg->path);
+	cg->path = NULL;
+}

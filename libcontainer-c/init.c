@@ -1,0 +1,163 @@
+#define _GNU_SOURCE
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "cleanup.h"
+#include "devices.h"
+#include "mounts.h"
+#include "namespace.h"
+#include "process.h"
+#include "rootfs.h"
+#include "safepath.h"
+#include "sync.h"
+
+/* Until the parent has written our maps we are nobody in the new user
+ * namespace; afterwards become its root so that files we create are owned
+ * by the container's root. */
+static int become_userns_root(const struct hrun_init_args *a, struct hrun_error *err)
+{
+	if (!a->new_userns)
+		return 0;
+	if (setresgid(0, 0, 0) < 0)
+		return hrun_error_errno(err, "setgid 0 in the user namespace");
+	if (setresuid(0, 0, 0) < 0)
+		return hrun_error_errno(err, "setuid 0 in the user namespace");
+	return 0;
+}
+
+static int set_sysctls(const struct hrun_spec *spec, struct hrun_error *err)
+{
+	_cleanup_close_ int procfd = -1;
+
+	if (!spec->linux_.sysctl.set || spec->linux_.sysctl.n == 0)
+		return 0;
+	procfd = hrun_procfs_open("/proc", err);
+	if (procfd < 0)
+		return hrun_error_prefix(err, "sysctl");
+	for (size_t i = 0; i < spec->linux_.sysctl.n; i++) {
+		const struct hrun_kv *kv = &spec->linux_.sysctl.v[i];
+		_cleanup_free_ char *rel = NULL;
+
+		if (asprintf(&rel, "sys/%s", kv->key) < 0)
+			return hrun_error_errno(err, "asprintf");
+		for (char *p = rel + 4; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		if (hrun_proc_write(procfd, rel, kv->value, strlen(kv->value), err) < 0)
+			return hrun_error_prefix(err, "sysctl \"%s\"", kv->key);
+	}
+	return 0;
+}
+
+/* Everything below the new root, all by fd, before we pivot into it. */
+static int build_rootfs(const struct hrun_init_args *a, int rootfd, struct hrun_error *err)
+{
+	const struct hrun_spec *spec = a->spec;
+	_cleanup_close_ int devnull = -1;
+
+	/* /dev first: the config's /dev/pts, /dev/shm ... mount inside it. */
+	if (hrun_dev_mount_tmpfs(rootfd, spec, err) < 0)
+		return -1;
+	if (hrun_mounts_apply(rootfd, spec, err) < 0)
+		return -1;
+	if (hrun_dev_populate(rootfd, spec, a->new_userns, err) < 0)
+		return -1;
+	/* Masking needs the host's /dev/null, so it happens before pivot. */
+	devnull = hrun_open_dev_null(err);
+	if (devnull < 0)
+		return -1;
+	if (hrun_mounts_mask_paths(rootfd, &spec->linux_.masked_paths, devnull, err) < 0)
+		return -1;
+	return hrun_mounts_readonly_paths(rootfd, &spec->linux_.readonly_paths, err);
+}
+
+/* Who the process is and what it may do; the order is the kernel's:
+ * the bounding set needs CAP_SETPCAP (before the uid change), the other
+ * sets are shaped after it, no_new_privs last. */
+static int drop_privileges(const struct hrun_process *proc, struct hrun_error *err)
+{
+	if (hrun_process_set_rlimits(proc, err) < 0)
+		return -1;
+	if (hrun_caps_drop_bounding(&proc->capabilities, err) < 0)
+		return -1;
+	if (hrun_process_set_user(proc, err) < 0)
+		return -1;
+	if (hrun_caps_set(&proc->capabilities, err) < 0)
+		return -1;
+	return hrun_process_set_no_new_privs(proc, err);
+}
+
+static int unblock_signals(struct hrun_error *err)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		return hrun_error_errno(err, "sigprocmask");
+	return 0;
+}
+
+/* The container's setup, top to bottom. */
+static int init_container(const struct hrun_init_args *a, struct hrun_error *err)
+{
+	const struct hrun_spec *spec = a->spec;
+	const struct hrun_process *proc = spec->process;
+	_cleanup_close_ int rootfd = -1;
+	_cleanup_free_ char *exe = NULL;
+
+	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_MAPS_WRITTEN, "hrun", NULL, err) < 0)
+		return -1;
+	if (become_userns_root(a, err) < 0)
+		return -1;
+	/* Device nodes and mount points get exactly the modes we ask for. */
+	umask(0);
+	rootfd = hrun_rootfs_prepare(spec, err);
+	if (rootfd < 0)
+		return -1;
+	if (build_rootfs(a, rootfd, err) < 0)
+		return -1;
+	if (hrun_rootfs_enter(rootfd, a->no_pivot, err) < 0)
+		return -1;
+	/* Read-only root only once nothing else needs to be mounted on it. */
+	if (hrun_rootfs_finish(spec, err) < 0)
+		return -1;
+	if (set_sysctls(spec, err) < 0)
+		return -1;
+	if (hrun_ns_set_uts(spec, err) < 0)
+		return -1;
+	if (drop_privileges(proc, err) < 0)
+		return -1;
+	/* After the fds are closed no leaked host fd can serve as the cwd. */
+	if (hrun_process_close_fds_and_chdir(proc, a->sync_fd, a->preserve_fds, err) < 0)
+		return -1;
+	exe = hrun_process_find_exec(proc, err);
+	if (!exe)
+		return -1;
+	hrun_process_set_umask(proc);
+	if (hrun_sync_send(a->sync_fd, HRUN_SYNC_CREATED, err) < 0)
+		return -1;
+	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_START, "hrun", NULL, err) < 0)
+		return -1;
+	/* The parent blocked these to forward them; the container gets them
+	 * delivered normally. */
+	if (unblock_signals(err) < 0)
+		return -1;
+	return hrun_process_exec(proc, exe, err);
+}
+
+void hrun_init_main(const struct hrun_init_args *a)
+{
+	struct hrun_error err = { 0 };
+
+	init_container(a, &err);
+	hrun_sync_send_error(a->sync_fd, &err);
+	_exit(127);
+}

@@ -1,0 +1,22 @@
+/* The child side: the ordered setup inside the new namespaces, then exec. */
+#ifndef HRUN_INIT_H
+#define HRUN_INIT_H
+
+#include <stdbool.h>
+
+#include "spec.h"
+
+/* Init starts with the rootfs as its cwd (see hrun_rootfs_prepare). */
+struct hrun_init_args {
+	const struct hrun_spec *spec;
+	int sync_fd;		/* our end of the sync socketpair */
+	bool new_userns;	/* we created a user namespace: become its root */
+	bool no_pivot;
+	unsigned int preserve_fds;
+};
+
+/* Never returns: execs the container process, or reports the failure to
+ * the parent over the sync socket and exits. */
+__attribute__((noreturn)) void hrun_init_main(const struct hrun_init_args *args);
+
+#endif

@@ -1,0 +1,33 @@
+/* The parent side of run: bundle and policy, state, cgroup, spawning init
+ * in its namespaces, the sync protocol, signal forwarding, exit status. */
+#ifndef HRUN_LAUNCH_H
+#define HRUN_LAUNCH_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+/* What the global flags say, for every command. */
+struct hrun_context {
+	const char *root;	/* state root */
+	int hardening;		/* --hardening level, or -1 */
+	const char *host_config; /* path of hrun.conf */
+	bool systemd_cgroup;
+	bool rootless;
+	bool debug;
+};
+
+struct hrun_launch_opts {
+	const char *id;		/* NULL: derive from the bundle's name */
+	const char *bundle;
+	bool no_pivot;
+	bool no_new_keyring;
+	unsigned int preserve_fds;
+};
+
+/* Create, start and wait for a container in the foreground. Returns its
+ * exit status (128+N when killed by signal N), or -1 with ERR filled. */
+int hrun_container_run(const struct hrun_context *ctx, const struct hrun_launch_opts *opts,
+		       struct hrun_error *err);
+
+#endif

@@ -1,0 +1,54 @@
+/* The config's mounts, masked and read-only paths, all made by fd with the
+ * new mount API onto targets resolved inside the rootfs. */
+#ifndef HRUN_MOUNTS_H
+#define HRUN_MOUNTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "spec.h"
+
+/* A mount's options sorted into what each part of the mount API takes. */
+struct hrun_mount_opts {
+	bool bind;
+	bool recursive_bind;
+	uint64_t attr_set;	/* MOUNT_ATTR_* for this mount */
+	uint64_t attr_clr;
+	uint64_t rattr_set;	/* MOUNT_ATTR_* for the whole tree ("rro" ...) */
+	uint64_t rattr_clr;
+	uint64_t propagation;	/* MS_SHARED ... or 0 */
+	bool propagation_recursive;
+	size_t n_data;		/* filesystem options passed to fsconfig */
+	char **data;
+};
+
+int hrun_mount_opts_parse(const struct hrun_strv *options, struct hrun_mount_opts *out,
+			  struct hrun_error *err);
+void hrun_mount_opts_free(struct hrun_mount_opts *opts);
+
+/* Propagation flag of a rootfsPropagation or option word; 0 when unknown. */
+uint64_t hrun_propagation_flag(const char *word, bool *recursive);
+
+/* A bind mount: type "bind" or a bind/rbind option. */
+bool hrun_mount_is_bind(const struct hrun_mount *m);
+
+/* Mount every entry of spec->mounts in order under ROOTFD. */
+int hrun_mounts_apply(int rootfd, const struct hrun_spec *spec, struct hrun_error *err);
+
+/* Mask (a verified /dev/null over files, an empty read-only tmpfs over
+ * directories) and make read-only the config's paths. Paths that do not
+ * exist are skipped, as the spec allows. */
+int hrun_mounts_mask_paths(int rootfd, const struct hrun_strv *paths, int devnullfd,
+			   struct hrun_error *err);
+int hrun_mounts_readonly_paths(int rootfd, const struct hrun_strv *paths, struct hrun_error *err);
+
+/* Mount a fresh filesystem of TYPE onto TARGETFD (fd-based). */
+int hrun_mount_fs_at(const char *type, const char *what, int targetfd,
+		     const struct hrun_mount_opts *opts, struct hrun_error *err);
+
+/* Bind the object SRCFD (an O_PATH fd) onto TARGETFD. */
+int hrun_mount_bind_fd(int srcfd, int targetfd, bool recursive, uint64_t attr_set,
+		       struct hrun_error *err);
+
+#endif

@@ -1,0 +1,355 @@
+#define _GNU_SOURCE
+#include "policy.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "mounts.h"
+
+const char *const hrun_default_caps[] = {
+	"CAP_CHOWN",	    "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
+	"CAP_KILL",	    "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID",
+	"CAP_SETPCAP",	    "CAP_SETUID",	"CAP_SYS_CHROOT",
+};
+const size_t hrun_default_caps_n = sizeof(hrun_default_caps) / sizeof(hrun_default_caps[0]);
+
+/* What a container should not see or change of the host's /proc and /sys. */
+static const char *const default_masked[] = {
+	"/proc/acpi",	     "/proc/asound",	     "/proc/interrupts", "/proc/kcore",
+	"/proc/keys",	     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+	"/proc/sched_debug", "/proc/scsi",	     "/sys/firmware",	 "/sys/devices/virtual/powercap",
+};
+static const char *const default_readonly[] = {
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+static const char *const level_names[] = { "compat", "default", "strict" };
+
+int hrun_hardening_from_name(const char *name)
+{
+	for (int i = 0; i < 3; i++)
+		if (strcmp(name, level_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *hrun_hardening_name(enum hrun_hardening level)
+{
+	return level_names[level];
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+int hrun_host_config_load(const char *path, struct hrun_host_config *conf, struct hrun_error *err)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char line[1024];
+	unsigned int lineno = 0;
+
+	conf->hardening = HRUN_HARDENING_DEFAULT;
+	conf->allow_annotation_lowering = false;
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : hrun_error_errno(err, "open \"%s\"", path);
+	while (fgets(line, sizeof(line), f)) {
+		char *key = line, *value, *hash;
+		int level;
+
+		lineno++;
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		key = trim(key);
+		if (!*key)
+			continue;
+		value = strchr(key, '=');
+		if (!value)
+			return hrun_error_set(err, EINVAL, "%s:%u: expected KEY = VALUE", path, lineno);
+		*value++ = '\0';
+		key = trim(key);
+		value = trim(value);
+		if (strcmp(key, "hardening") == 0) {
+			level = hrun_hardening_from_name(value);
+			if (level < 0)
+				return hrun_error_set(err, EINVAL,
+						      "%s:%u: hardening: unknown level \"%s\" (compat, default, strict)",
+						      path, lineno, value);
+			conf->hardening = (enum hrun_hardening)level;
+		} else if (strcmp(key, "allow_annotation_lowering") == 0) {
+			if (parse_bool(value, &conf->allow_annotation_lowering) < 0)
+				return hrun_error_set(err, EINVAL, "%s:%u: %s: expected true or false", path,
+						      lineno, key);
+		} else {
+			return hrun_error_set(err, EINVAL, "%s:%u: unknown key \"%s\"", path, lineno, key);
+		}
+	}
+	return 0;
+}
+
+static const char *annotation(const struct hrun_spec *spec, const char *key)
+{
+	for (size_t i = 0; spec->annotations.set && i < spec->annotations.n; i++)
+		if (strcmp(spec->annotations.v[i].key, key) == 0)
+			return spec->annotations.v[i].value;
+	return NULL;
+}
+
+int hrun_policy_level(const struct hrun_host_config *conf, int flag, const struct hrun_spec *spec,
+		      enum hrun_hardening *out, struct hrun_error *err)
+{
+	enum hrun_hardening level = flag >= 0 ? (enum hrun_hardening)flag : conf->hardening;
+	const char *asked = annotation(spec, HRUN_HARDENING_ANNOTATION);
+
+	if (asked) {
+		int a = hrun_hardening_from_name(asked);
+		if (a < 0)
+			return hrun_error_set(err, EINVAL, "annotation %s: unknown level \"%s\"",
+					      HRUN_HARDENING_ANNOTATION, asked);
+		/* Annotations come from whoever writes the pod, not the host
+		 * admin: they only raise the level unless the host allows more. */
+		if ((enum hrun_hardening)a > level || conf->allow_annotation_lowering)
+			level = (enum hrun_hardening)a;
+		else if ((enum hrun_hardening)a < level)
+			hrun_warn("annotation %s=%s ignored: the host does not allow lowering \"%s\"",
+				  HRUN_HARDENING_ANNOTATION, asked, hrun_hardening_name(level));
+	}
+	*out = level;
+	return 0;
+}
+
+static int strv_fill(struct hrun_strv *v, const char *const *items, size_t n, struct hrun_error *err)
+{
+	v->v = calloc(n + 1, sizeof(char *));
+	if (!v->v)
+		return hrun_error_errno(err, "allocate defaults");
+	for (v->n = 0; v->n < n; v->n++) {
+		v->v[v->n] = strdup(items[v->n]);
+		if (!v->v[v->n])
+			return hrun_error_errno(err, "allocate defaults");
+	}
+	v->set = true;
+	return 0;
+}
+
+static int fill_defaults(struct hrun_spec *spec, struct hrun_error *err)
+{
+	struct hrun_process *p = spec->process;
+
+	if (p && !p->no_new_privileges.set)
+		p->no_new_privileges = (struct hrun_opt_bool){ .set = true, .v = true };
+	if (p && !p->capabilities.set) {
+		struct hrun_capabilities *c = &p->capabilities;
+		if (strv_fill(&c->bounding, hrun_default_caps, hrun_default_caps_n, err) < 0 ||
+		    strv_fill(&c->effective, hrun_default_caps, hrun_default_caps_n, err) < 0 ||
+		    strv_fill(&c->permitted, hrun_default_caps, hrun_default_caps_n, err) < 0)
+			return -1;
+		c->set = true;
+	}
+	if (!spec->linux_.masked_paths.set &&
+	    strv_fill(&spec->linux_.masked_paths, default_masked,
+		      sizeof(default_masked) / sizeof(default_masked[0]), err) < 0)
+		return -1;
+	if (!spec->linux_.readonly_paths.set &&
+	    strv_fill(&spec->linux_.readonly_paths, default_readonly,
+		      sizeof(default_readonly) / sizeof(default_readonly[0]), err) < 0)
+		return -1;
+	return 0;
+}
+
+/* --- the rules ----------------------------------------------------------- */
+
+static bool rule_no_new_privs(const struct hrun_spec *spec, char *found, size_t len)
+{
+	const struct hrun_process *p = spec->process;
+
+	if (!p || (p->no_new_privileges.set && p->no_new_privileges.v))
+		return false;
+	snprintf(found, len, "process.noNewPrivileges is %s", p->no_new_privileges.set ? "false" : "unset");
+	return true;
+}
+
+static bool rule_readonly_root(const struct hrun_spec *spec, char *found, size_t len)
+{
+	if (spec->root.readonly)
+		return false;
+	snprintf(found, len, "root.readonly is false");
+	return true;
+}
+
+static const char *const dangerous_caps[] = {
+	"CAP_SYS_ADMIN",  "CAP_SYS_MODULE", "CAP_SYS_RAWIO",   "CAP_SYS_PTRACE",	  "CAP_SYS_BOOT",
+	"CAP_SYS_TIME",	  "CAP_NET_ADMIN",  "CAP_MAC_ADMIN",   "CAP_MAC_OVERRIDE",	  "CAP_DAC_READ_SEARCH",
+	"CAP_BPF",	  "CAP_PERFMON",    "CAP_SYSLOG",      "CAP_CHECKPOINT_RESTORE", "CAP_AUDIT_CONTROL",
+	"CAP_LINUX_IMMUTABLE", "CAP_SYS_RESOURCE", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND",
+};
+
+static bool has_cap(const struct hrun_strv *set, const char *name)
+{
+	for (size_t i = 0; set->set && i < set->n; i++)
+		if (strcmp(set->v[i], name) == 0)
+			return true;
+	return false;
+}
+
+static bool rule_dangerous_caps(const struct hrun_spec *spec, char *found, size_t len)
+{
+	const struct hrun_capabilities *c;
+
+	if (!spec->process)
+		return false;
+	c = &spec->process->capabilities;
+	if (!c->set) {
+		snprintf(found, len, "process.capabilities is unset (the process keeps all of root's)");
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(dangerous_caps) / sizeof(dangerous_caps[0]); i++) {
+		const char *cap = dangerous_caps[i];
+		if (has_cap(&c->bounding, cap) || has_cap(&c->effective, cap) || has_cap(&c->permitted, cap) ||
+		    has_cap(&c->ambient, cap) || has_cap(&c->inheritable, cap)) {
+			snprintf(found, len, "process.capabilities grants %s", cap);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool rule_host_namespaces(const struct hrun_spec *spec, char *found, size_t len)
+{
+	static const enum hrun_ns_type needed[] = { HRUN_NS_PID, HRUN_NS_NETWORK, HRUN_NS_IPC, HRUN_NS_UTS,
+						    HRUN_NS_MOUNT };
+
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+		const struct hrun_namespace *ns = hrun_spec_find_ns(spec, needed[i]);
+		if (!ns) {
+			snprintf(found, len, "no %s namespace: the container shares the host's",
+				 hrun_ns_type_name(needed[i]));
+			return true;
+		}
+	}
+	return false;
+}
+
+static const char *const sensitive_sources[] = {
+	"/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/var/run/docker.sock",
+	"/run/containerd", "/var/lib/kubelet", "/run/hrun",
+};
+
+static bool rule_sensitive_mounts(const struct hrun_spec *spec, char *found, size_t len)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct hrun_mount *m = &spec->mounts[i];
+		if (!m->source || !hrun_mount_is_bind(m))
+			continue;
+		for (size_t j = 0; j < sizeof(sensitive_sources) / sizeof(sensitive_sources[0]); j++) {
+			const char *s = sensitive_sources[j];
+			size_t n = strlen(s);
+			bool under = strncmp(m->source, s, n) == 0 &&
+				     (m->source[n] == '\0' || m->source[n] == '/' || n == 1);
+			if (under && (n > 1 || strcmp(m->source, "/") == 0)) {
+				snprintf(found, len, "mounts[%zu] binds the host's \"%s\"", i, m->source);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static bool is_shared(const char *word)
+{
+	return word && (strcmp(word, "shared") == 0 || strcmp(word, "rshared") == 0);
+}
+
+static bool rule_shared_propagation(const struct hrun_spec *spec, char *found, size_t len)
+{
+	if (is_shared(spec->linux_.rootfs_propagation)) {
+		snprintf(found, len, "linux.rootfsPropagation is %s", spec->linux_.rootfs_propagation);
+		return true;
+	}
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		for (size_t j = 0; spec->mounts[i].options.set && j < spec->mounts[i].options.n; j++)
+			if (is_shared(spec->mounts[i].options.v[j])) {
+				snprintf(found, len, "mounts[%zu] (%s) has %s propagation", i,
+					 spec->mounts[i].destination, spec->mounts[i].options.v[j]);
+				return true;
+			}
+	return false;
+}
+
+static bool rule_masked_paths(const struct hrun_spec *spec, char *found, size_t len)
+{
+	const struct hrun_strv *m = &spec->linux_.masked_paths;
+
+	for (size_t i = 0; i < sizeof(default_masked) / sizeof(default_masked[0]); i++)
+		if (!has_cap(m, default_masked[i])) {
+			snprintf(found, len, "linux.maskedPaths lacks %s", default_masked[i]);
+			return true;
+		}
+	return false;
+}
+
+static const struct hrun_policy_rule rules[] = {
+	{ "HR-NNP", "high", "5.25", "processes cannot gain privileges (noNewPrivileges)",
+	  "set process.noNewPrivileges to true", rule_no_new_privs },
+	{ "HR-ROROOT", "medium", "5.12", "the root filesystem is read-only",
+	  "set root.readonly to true and mount a tmpfs where the workload writes", rule_readonly_root },
+	{ "HR-CAPS", "high", "5.3", "no dangerous capabilities",
+	  "remove the capability from every set of process.capabilities", rule_dangerous_caps },
+	{ "HR-HOSTNS", "high", "5.9, 5.15, 5.16, 5.20", "no host namespaces",
+	  "add the namespace to linux.namespaces without a path", rule_host_namespaces },
+	{ "HR-HOSTMOUNT", "high", "5.5", "no sensitive host directories mounted",
+	  "remove the bind mount or bind a narrower, dedicated directory", rule_sensitive_mounts },
+	{ "HR-PROPAGATION", "medium", "5.19", "no shared mount propagation",
+	  "use private, slave or their r- forms", rule_shared_propagation },
+	{ "HR-MASKED", "medium", NULL, "sensitive /proc and /sys paths are masked",
+	  "keep hrun's default linux.maskedPaths (or leave the field unset)", rule_masked_paths },
+};
+
+const struct hrun_policy_rule *hrun_policy_rules(size_t *n)
+{
+	*n = sizeof(rules) / sizeof(rules[0]);
+	return rules;
+}
+
+int hrun_policy_apply(struct hrun_spec *spec, enum hrun_hardening level, struct hrun_error *err)
+{
+	char found[512];
+
+	if (level == HRUN_HARDENING_COMPAT)
+		return 0;
+	if (fill_defaults(spec, err) < 0)
+		return -1;
+	if (level < HRUN_HARDENING_STRICT)
+		return 0;
+	spec->root.readonly = true;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		if (rules[i].broken(spec, found, sizeof(found)))
+			return hrun_error_set(err, EPERM, "hardening level strict refuses this config: rule %s (%s): %s; fix: %s",
+					      rules[i].id, rules[i].title, found, rules[i].fix);
+	}
+	return 0;
+}

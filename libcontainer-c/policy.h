@@ -1,0 +1,61 @@
+/* Hardening levels, the host's hrun.conf, secure defaults and the rule
+ * table shared by `strict` enforcement and (later) `hrun audit`.
+ *
+ * This is the single place where hrun fills what a config leaves open. */
+#ifndef HRUN_POLICY_H
+#define HRUN_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "spec.h"
+
+#define HRUN_HOST_CONFIG "/etc/hrun/hrun.conf"
+#define HRUN_HARDENING_ANNOTATION "io.hrun.hardening"
+
+enum hrun_hardening {
+	HRUN_HARDENING_COMPAT,
+	HRUN_HARDENING_DEFAULT,
+	HRUN_HARDENING_STRICT,
+};
+
+struct hrun_host_config {
+	enum hrun_hardening hardening;
+	/* Whether a config's annotation may lower the host's level. */
+	bool allow_annotation_lowering;
+};
+
+int hrun_hardening_from_name(const char *name); /* -1 when unknown */
+const char *hrun_hardening_name(enum hrun_hardening level);
+
+/* Read PATH; a missing file means the built-in defaults (level default). */
+int hrun_host_config_load(const char *path, struct hrun_host_config *conf, struct hrun_error *err);
+
+/* The level for SPEC: the host's, overridden by the --hardening flag
+ * (FLAG < 0: none), then raised (or, when the host allows it, lowered) by
+ * the io.hrun.hardening annotation. */
+int hrun_policy_level(const struct hrun_host_config *conf, int flag, const struct hrun_spec *spec,
+		      enum hrun_hardening *out, struct hrun_error *err);
+
+/* Fill the level's defaults into SPEC, then at `strict` refuse a config
+ * that breaks the baseline, naming the rule. */
+int hrun_policy_apply(struct hrun_spec *spec, enum hrun_hardening level, struct hrun_error *err);
+
+struct hrun_policy_rule {
+	const char *id;
+	const char *severity; /* high, medium, low */
+	const char *cis;      /* CIS Docker Benchmark section, or NULL */
+	const char *title;
+	const char *fix;
+	/* Returns true when SPEC breaks the rule, describing it in FOUND. */
+	bool (*broken)(const struct hrun_spec *spec, char *found, size_t len);
+};
+
+const struct hrun_policy_rule *hrun_policy_rules(size_t *n);
+
+/* The minimal capability set of the default level. */
+extern const char *const hrun_default_caps[];
+extern const size_t hrun_default_caps_n;
+
+#endif

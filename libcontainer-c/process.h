@@ -1,0 +1,32 @@
+/* The container process's own attributes: rlimits, user and groups,
+ * umask, no_new_privs, cwd, environment and the final exec. */
+#ifndef HRUN_PROCESS_H
+#define HRUN_PROCESS_H
+
+#include "error.h"
+#include "spec.h"
+
+int hrun_process_set_rlimits(const struct hrun_process *proc, struct hrun_error *err);
+
+/* setgroups, setresgid, setresuid, keeping the permitted capabilities
+ * across the change so hrun_caps_set can shape them afterwards. */
+int hrun_process_set_user(const struct hrun_process *proc, struct hrun_error *err);
+
+void hrun_process_set_umask(const struct hrun_process *proc);
+
+int hrun_process_set_no_new_privs(const struct hrun_process *proc, struct hrun_error *err);
+
+/* Close every fd above 2 except KEEP and the preserved ones
+ * (3 .. 3+PRESERVE-1), then enter the cwd and check it is inside the
+ * container: a leaked host fd can no longer be named. */
+int hrun_process_close_fds_and_chdir(const struct hrun_process *proc, int keep,
+				     unsigned int preserve, struct hrun_error *err);
+
+/* Resolve args[0] with the container's PATH (as execvp would); the result
+ * is malloc'd. */
+char *hrun_process_find_exec(const struct hrun_process *proc, struct hrun_error *err);
+
+/* execve; returns only on failure. */
+int hrun_process_exec(const struct hrun_process *proc, const char *path, struct hrun_error *err);
+
+#endif

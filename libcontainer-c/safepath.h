@@ -1,0 +1,36 @@
+/* The one place that resolves paths inside the container's rootfs and
+ * writes to /proc. Everything is fd-based: a path inside the rootfs is
+ * resolved by the kernel with RESOLVE_IN_ROOT, so symlinks and ".." in the
+ * image or the config cannot lead outside it. */
+#ifndef HRUN_SAFEPATH_H
+#define HRUN_SAFEPATH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Open PATH (absolute or relative; both are taken inside ROOTFD) with
+ * FLAGS. Magic links (/proc/self/fd/...) are never followed. */
+int hrun_open_in_root(int rootfd, const char *path, int flags, struct hrun_error *err);
+
+/* Like hrun_open_in_root with O_PATH, but create the missing directories
+ * of PATH inside the root first. When AS_FILE, the last component is
+ * created as an empty regular file (a bind target for a file source). */
+int hrun_mkpath_in_root(int rootfd, const char *path, bool as_file, struct hrun_error *err);
+
+/* Open /proc (or the procfs at PATH) as a directory handle and check it
+ * really is procfs, so nothing mounted over it can redirect our writes. */
+int hrun_procfs_open(const char *path, struct hrun_error *err);
+
+/* Write DATA to REL under the verified procfs handle PROCFD; the opened
+ * file is checked to be on procfs too (a bind mount over it would not
+ * be). */
+int hrun_proc_write(int procfd, const char *rel, const char *data, size_t len,
+		    struct hrun_error *err);
+
+/* Open the host's /dev/null and check it is the character device 1:3
+ * before anything uses it to mask a path. */
+int hrun_open_dev_null(struct hrun_error *err);
+
+#endif

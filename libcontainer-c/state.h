@@ -1,0 +1,52 @@
+/* The state directory: one directory per container under the root
+ * (default /run/hrun), holding state.json and the effective config. */
+#ifndef HRUN_STATE_H
+#define HRUN_STATE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "spec.h"
+
+#define HRUN_DEFAULT_ROOT "/run/hrun"
+#define HRUN_ID_MAX 250
+
+struct hrun_state {
+	char *id;
+	char *status;	/* creating, created, running, stopped */
+	pid_t pid;
+	unsigned long long pid_start; /* /proc/PID/stat starttime: catches pid reuse */
+	char *bundle;
+	char *rootfs;
+	char *created;	/* RFC 3339 */
+	char *cgroup_path;
+	char *hardening;
+};
+
+/* IDs name directories: letters, digits and "_+-." only, no "." or ".."
+ * alone, at most HRUN_ID_MAX bytes. */
+int hrun_id_validate(const char *id, struct hrun_error *err);
+
+/* Make ID unique under ROOT by creating its directory: "name", then
+ * "name-2", ... Returns the directory fd and stores the chosen ID. */
+int hrun_state_create_unique(const char *root, const char *base, char **id,
+			     struct hrun_error *err);
+
+/* Create the directory of a new container; fails with runc's message when
+ * it exists. Returns the directory fd, locked. */
+int hrun_state_create(const char *root, const char *id, struct hrun_error *err);
+
+int hrun_state_write(int dirfd, const struct hrun_state *st, struct hrun_error *err);
+
+/* Save the effective config next to the state. */
+int hrun_state_write_config(int dirfd, const struct hrun_spec *spec, struct hrun_error *err);
+
+int hrun_state_remove(const char *root, const char *id, struct hrun_error *err);
+
+void hrun_state_clear(struct hrun_state *st);
+
+/* "2006-01-02T15:04:05.999999999Z" for now; malloc'd. */
+char *hrun_rfc3339_now(void);
+
+#endif

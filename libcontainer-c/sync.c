@@ -1,0 +1,122 @@
+#define _GNU_SOURCE
+#include "sync.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static const char *step_name(uint32_t step)
+{
+	switch (step) {
+	case HRUN_SYNC_MAPS_WRITTEN:
+		return "maps-written";
+	case HRUN_SYNC_CREATED:
+		return "created";
+	case HRUN_SYNC_START:
+		return "start";
+	case HRUN_SYNC_ERROR:
+		return "error";
+	case HRUN_SYNC_INIT_PID:
+		return "init-pid";
+	}
+	return "unknown";
+}
+
+int hrun_sync_pair(int fds[2], struct hrun_error *err)
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+		return hrun_error_errno(err, "socketpair");
+	return 0;
+}
+
+static int send_msg(int fd, const struct hrun_sync_msg *msg, struct hrun_error *err)
+{
+	ssize_t n;
+
+	do
+		n = send(fd, msg, sizeof(*msg), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return hrun_error_errno(err, "send sync step \"%s\"", step_name(msg->step));
+	if ((size_t)n != sizeof(*msg))
+		return hrun_error_set(err, 0, "send sync step \"%s\": short write", step_name(msg->step));
+	return 0;
+}
+
+int hrun_sync_send(int fd, enum hrun_sync_step step, struct hrun_error *err)
+{
+	struct hrun_sync_msg msg = { .step = step };
+
+	return send_msg(fd, &msg, err);
+}
+
+int hrun_sync_send_pid(int fd, pid_t pid, struct hrun_error *err)
+{
+	struct hrun_sync_msg msg = { .step = HRUN_SYNC_INIT_PID, .pid = pid };
+
+	return send_msg(fd, &msg, err);
+}
+
+void hrun_sync_send_error(int fd, const struct hrun_error *failure)
+{
+	struct hrun_sync_msg msg = { .step = HRUN_SYNC_ERROR };
+
+	msg.err = *failure;
+	msg.err.msg[sizeof(msg.err.msg) - 1] = '\0';
+	send_msg(fd, &msg, NULL);
+}
+
+/* Returns 1 with MSG filled, 0 on end of stream, -1 on error. */
+static int recv_msg(int fd, struct hrun_sync_msg *msg, struct hrun_error *err)
+{
+	ssize_t n;
+
+	do
+		n = recv(fd, msg, sizeof(*msg), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return hrun_error_errno(err, "receive sync step");
+	if (n == 0)
+		return 0;
+	if ((size_t)n != sizeof(*msg))
+		return hrun_error_set(err, 0, "receive sync step: truncated record");
+	/* The peer may be the container's init: never trust its string. */
+	msg->err.msg[sizeof(msg->err.msg) - 1] = '\0';
+	return 1;
+}
+
+int hrun_sync_expect(int fd, enum hrun_sync_step step, const char *peer, pid_t *pid,
+		     struct hrun_error *err)
+{
+	struct hrun_sync_msg msg;
+	int r = recv_msg(fd, &msg, err);
+
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return hrun_error_set(err, 0, "%s exited before step \"%s\"", peer, step_name(step));
+	if (msg.step == HRUN_SYNC_ERROR) {
+		*err = msg.err;
+		return -1;
+	}
+	if (msg.step != step)
+		return hrun_error_set(err, 0, "sync protocol: expected \"%s\" from %s, got \"%s\"",
+				      step_name(step), peer, step_name(msg.step));
+	if (pid)
+		*pid = msg.pid;
+	return 0;
+}
+
+int hrun_sync_wait_close(int fd, struct hrun_error *err)
+{
+	struct hrun_sync_msg msg;
+	int r = recv_msg(fd, &msg, err);
+
+	if (r <= 0)
+		return r < 0 ? -1 : 1;
+	if (msg.step == HRUN_SYNC_ERROR) {
+		*err = msg.err;
+		return 0;
+	}
+	return hrun_error_set(err, 0, "sync protocol: unexpected step \"%s\"", step_name(msg.step));
+}

@@ -1,0 +1,50 @@
+/* The parent/child protocol: a SOCK_SEQPACKET socketpair carrying one
+ * fixed-size record per step. Both sides use the same step names; a step
+ * is either the expected one or an error record from the other side. */
+#ifndef HRUN_SYNC_H
+#define HRUN_SYNC_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+enum hrun_sync_step {
+	/* parent -> init: uid/gid maps written and cgroups joined; set up */
+	HRUN_SYNC_MAPS_WRITTEN = 1,
+	/* init -> parent: everything is set up, init waits for start */
+	HRUN_SYNC_CREATED,
+	/* parent -> init: exec the container process */
+	HRUN_SYNC_START,
+	/* either way: the sender failed; the record carries its error */
+	HRUN_SYNC_ERROR,
+	/* helper -> parent: pid of the init it cloned (namespace joining) */
+	HRUN_SYNC_INIT_PID,
+};
+
+struct hrun_sync_msg {
+	uint32_t step;
+	int32_t pid;
+	struct hrun_error err;
+};
+
+/* Make the pair; both ends O_CLOEXEC. */
+int hrun_sync_pair(int fds[2], struct hrun_error *err);
+
+int hrun_sync_send(int fd, enum hrun_sync_step step, struct hrun_error *err);
+int hrun_sync_send_pid(int fd, pid_t pid, struct hrun_error *err);
+
+/* Tell the other side why we failed. Best effort: the caller is failing. */
+void hrun_sync_send_error(int fd, const struct hrun_error *failure);
+
+/* Wait for STEP. An error record from the peer becomes ERR (as is); end of
+ * stream becomes "PEER exited before STEP"; anything else is a protocol
+ * error. On success returns 0 and, for INIT_PID, stores the pid. */
+int hrun_sync_expect(int fd, enum hrun_sync_step step, const char *peer, pid_t *pid,
+		     struct hrun_error *err);
+
+/* 1 when the peer closed its end (exec happened), 0 when it sent an error
+ * record (copied to ERR), -1 on a receive failure or a stray record. */
+int hrun_sync_wait_close(int fd, struct hrun_error *err);
+
+#endif

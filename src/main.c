@@ -1,0 +1,183 @@
+/* hrun: global flags, then one command. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <seccomp.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "config.h"
+#include "policy.h"
+#include "state.h"
+
+enum {
+	OPT_ROOT,
+	OPT_LOG,
+	OPT_LOG_FORMAT,
+	OPT_DEBUG,
+	OPT_SYSTEMD_CGROUP,
+	OPT_ROOTLESS,
+	OPT_CRIU,
+	OPT_HARDENING,
+	OPT_HOST_CONFIG,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+static const struct cli_option global_options[] = {
+	{ "root", 0, true, OPT_ROOT, "value", "root directory for container state (default: " HRUN_DEFAULT_ROOT ")" },
+	{ "log", 0, true, OPT_LOG, "value", "write log lines to this file as well" },
+	{ "log-format", 0, true, OPT_LOG_FORMAT, "value", "log file format: text or json" },
+	{ "debug", 0, false, OPT_DEBUG, NULL, "log debug messages" },
+	{ "systemd-cgroup", 0, false, OPT_SYSTEMD_CGROUP, NULL, "use systemd to manage cgroups" },
+	{ "rootless", 0, true, OPT_ROOTLESS, "value", "true, false or auto (accepted for runc compatibility)" },
+	{ "criu", 0, true, OPT_CRIU, "value", "accepted and ignored (runc compatibility)" },
+	{ "hardening", 0, true, OPT_HARDENING, "value", "compat, default or strict (default: from " HRUN_HOST_CONFIG ")" },
+	{ "host-config", 0, true, OPT_HOST_CONFIG, "value", "host configuration file (default: " HRUN_HOST_CONFIG ")" },
+	{ "help", 'h', false, OPT_HELP, NULL, "show help" },
+	{ "version", 'v', false, OPT_VERSION, NULL, "print the version" },
+	{ 0 },
+};
+
+struct command {
+	const char *name;
+	int (*fn)(const struct hrun_context *ctx, int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "run", cmd_run, "create and run a container in the foreground" },
+	{ "spec", cmd_spec, "write a new hardened config.json" },
+	{ "features", cmd_features, "show what this runtime implements (JSON)" },
+	{ 0 },
+};
+
+struct globals {
+	struct hrun_context ctx;
+	const char *log;
+	enum hrun_log_format log_format;
+	bool help;
+	bool version;
+};
+
+static bool flag_on(const char *value)
+{
+	return !value || strcmp(value, "true") == 0;
+}
+
+static int on_global(void *data, int id, const char *value)
+{
+	struct globals *g = data;
+
+	switch (id) {
+	case OPT_ROOT:
+		g->ctx.root = value;
+		break;
+	case OPT_LOG:
+		g->log = value;
+		break;
+	case OPT_LOG_FORMAT:
+		if (strcmp(value, "json") == 0) {
+			g->log_format = HRUN_LOG_JSON;
+		} else if (strcmp(value, "text") == 0) {
+			g->log_format = HRUN_LOG_TEXT;
+		} else {
+			hrun_log(HRUN_LOG_ERROR, "unknown log-format \"%s\" (text or json)", value);
+			return -1;
+		}
+		break;
+	case OPT_DEBUG:
+		g->ctx.debug = flag_on(value);
+		break;
+	case OPT_SYSTEMD_CGROUP:
+		g->ctx.systemd_cgroup = flag_on(value);
+		break;
+	case OPT_ROOTLESS:
+		if (strcmp(value, "true") && strcmp(value, "false") && strcmp(value, "auto")) {
+			hrun_log(HRUN_LOG_ERROR, "invalid value \"%s\" for --rootless (true, false or auto)", value);
+			return -1;
+		}
+		g->ctx.rootless = strcmp(value, "true") == 0;
+		break;
+	case OPT_CRIU:
+		break;
+	case OPT_HARDENING:
+		g->ctx.hardening = hrun_hardening_from_name(value);
+		if (g->ctx.hardening < 0) {
+			hrun_log(HRUN_LOG_ERROR, "unknown hardening level \"%s\" (compat, default, strict)", value);
+			return -1;
+		}
+		break;
+	case OPT_HOST_CONFIG:
+		g->ctx.host_config = value;
+		break;
+	case OPT_HELP:
+		g->help = true;
+		break;
+	case OPT_VERSION:
+		g->version = true;
+		break;
+	}
+	return 0;
+}
+
+static void print_version(void)
+{
+	const struct scmp_version *v = seccomp_version();
+
+	printf("hrun version %s\ncommit: %s\nspec: %s\n", PACKAGE_VERSION, HRUN_COMMIT, HRUN_OCI_VERSION);
+	if (v)
+		printf("libseccomp: %u.%u.%u\n", v->major, v->minor, v->micro);
+}
+
+static void print_help(void)
+{
+	printf("hrun - a hardened, minimal OCI container runtime\n\n"
+	       "Usage: hrun [global options] command [command options] [arguments...]\n\n"
+	       "Commands:\n");
+	for (const struct command *c = commands; c->name; c++)
+		printf("   %-12s %s\n", c->name, c->summary);
+	printf("\nGlobal options:\n");
+	cli_print_options(global_options);
+	printf("\nRun \"hrun COMMAND --help\" for a command's options.\n");
+}
+
+int cmd_fail(const struct hrun_error *err)
+{
+	hrun_log(HRUN_LOG_ERROR, "%s", err->msg);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct globals g = {
+		.ctx = { .root = HRUN_DEFAULT_ROOT, .hardening = -1, .host_config = HRUN_HOST_CONFIG },
+	};
+	struct hrun_error err = { 0 };
+	int i = 1;
+	int status;
+
+	if (cli_parse(argc, argv, &i, global_options, on_global, &g) < 0)
+		return 1;
+	if (hrun_log_open(g.log, g.log_format, g.ctx.debug, &err) < 0)
+		return cmd_fail(&err);
+	if (g.version) {
+		print_version();
+		return 0;
+	}
+	if (g.help || i >= argc || strcmp(argv[i], "help") == 0) {
+		print_help();
+		return g.help || i < argc ? 0 : 1;
+	}
+	for (const struct command *c = commands; c->name; c++) {
+		if (strcmp(c->name, argv[i]) == 0) {
+			status = c->fn(&g.ctx, argc - i, argv + i);
+			hrun_log_close();
+			return status;
+		}
+	}
+	hrun_log(HRUN_LOG_ERROR, "hrun: \"%s\" is not a hrun command", argv[i]);
+	return 1;
+}
