@@ -2,6 +2,9 @@
 #include "init.h"
 
 #include <errno.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -30,6 +33,26 @@ static int become_userns_root(const struct hrun_init_args *a, struct hrun_error 
 		return hrun_error_errno(err, "setgid 0 in the user namespace");
 	if (setresuid(0, 0, 0) < 0)
 		return hrun_error_errno(err, "setuid 0 in the user namespace");
+	return 0;
+}
+
+/* The parent has put us in our cgroups by now: a cgroup namespace made
+ * here has the container's cgroup as its root. */
+static int enter_cgroupns(const struct hrun_init_args *a, struct hrun_error *err)
+{
+	if (a->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+		return hrun_error_errno(err, "unshare the cgroup namespace");
+	return 0;
+}
+
+/* A session keyring of its own, so the container cannot read or use the
+ * keys of whoever started it. */
+static int new_session_keyring(const struct hrun_init_args *a, struct hrun_error *err)
+{
+	if (a->no_new_keyring)
+		return 0;
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+		return hrun_error_errno(err, "join a new session keyring");
 	return 0;
 }
 
@@ -116,6 +139,10 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_MAPS_WRITTEN, "hrun", NULL, err) < 0)
 		return -1;
 	if (become_userns_root(a, err) < 0)
+		return -1;
+	if (enter_cgroupns(a, err) < 0)
+		return -1;
+	if (new_session_keyring(a, err) < 0)
 		return -1;
 	/* Device nodes and mount points get exactly the modes we ask for. */
 	umask(0);

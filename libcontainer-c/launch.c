@@ -195,7 +195,9 @@ static void run_init(struct launch *l)
 		.spec = l->spec,
 		.sync_fd = l->child_fd,
 		.new_userns = (hrun_ns_new_flags(l->spec) & CLONE_NEWUSER) != 0,
+		.new_cgroupns = (hrun_ns_new_flags(l->spec) & CLONE_NEWCGROUP) != 0,
 		.no_pivot = l->opts->no_pivot,
+		.no_new_keyring = l->opts->no_new_keyring,
 		.preserve_fds = l->opts->preserve_fds,
 	};
 
@@ -207,7 +209,9 @@ static void run_init(struct launch *l)
 static pid_t clone_init(struct launch *l, uint64_t extra_flags, int *pidfd)
 {
 	struct clone_args args = {
-		.flags = hrun_ns_new_flags(l->spec) | extra_flags,
+		/* The cgroup namespace is made by init once it is in every
+		 * cgroup, so that its root is the container's cgroup. */
+		.flags = (hrun_ns_new_flags(l->spec) & ~(uint64_t)CLONE_NEWCGROUP) | extra_flags,
 		.exit_signal = SIGCHLD,
 	};
 
