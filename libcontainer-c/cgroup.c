@@ -86,7 +86,7 @@ char *hrun_cgroup_resolve_path(const char *cgroups_path, const char *id, struct 
 		return NULL;
 	}
 	if (strstr(out, "/../") || (strlen(out) >= 3 && strcmp(out + strlen(out) - 3, "/..") == 0)) {
-		hrun_error_set(err, EINVAL, "cgroupsPath \"%s\" must not contain \"..\"", cgroups_path);
+		hrun_error_plain(err, EINVAL, "cgroupsPath \"%s\" must not contain \"..\"", cgroups_path);
 		free(out);
 		return NULL;
 	}

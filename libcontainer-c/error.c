@@ -26,6 +26,19 @@ int hrun_error_set(struct hrun_error *err, int errnum, const char *fmt, ...)
 	return -1;
 }
 
+int hrun_error_plain(struct hrun_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	err->code = code;
+	return -1;
+}
+
 int hrun_error_prefix(struct hrun_error *err, const char *fmt, ...)
 {
 	char prefix[HRUN_ERROR_MSG_MAX];

@@ -22,6 +22,11 @@ struct hrun_error {
 int hrun_error_set(struct hrun_error *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Fill ERR with the formatted message as is and record CODE (no strerror
+ * text: for failures whose message already says it all). Returns -1. */
+int hrun_error_plain(struct hrun_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Same, with errno taken at the call. */
 #define hrun_error_errno(err, ...) hrun_error_set((err), errno, __VA_ARGS__)
 

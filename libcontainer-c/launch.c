@@ -85,9 +85,9 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 	if (hrun_spec_validate(l->spec, "config.json", err) < 0)
 		return -1;
 	if (!l->spec->process)
-		return hrun_error_set(err, EINVAL, "config.json: process: required to run a container");
+		return hrun_error_plain(err, EINVAL, "config.json: process: required to run a container");
 	if (l->spec->process->terminal.set && l->spec->process->terminal.v)
-		return hrun_error_set(err, ENOTSUP,
+		return hrun_error_plain(err, ENOTSUP,
 				      "config.json: process.terminal: terminals are not supported yet; set it to false");
 	if (hrun_host_config_load(l->ctx->host_config, &conf, err) < 0)
 		return -1;

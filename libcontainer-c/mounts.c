@@ -110,7 +110,7 @@ int hrun_mount_opts_parse(const struct hrun_strv *options, struct hrun_mount_opt
 			continue;
 		}
 		if (strcmp(w, "idmap") == 0 || strcmp(w, "ridmap") == 0)
-			return hrun_error_set(err, ENOTSUP, "mount option \"%s\" is not supported yet", w);
+			return hrun_error_plain(err, ENOTSUP, "mount option \"%s\" is not supported yet", w);
 		if (parse_attr_word(w, o))
 			continue;
 		prop = hrun_propagation_flag(w, &rec);
@@ -273,7 +273,7 @@ static int mount_one(int rootfd, const struct hrun_mount *m, struct hrun_error *
 	if (o.bind) {
 		r = mount_bind(m, &o, targetfd, err);
 	} else if (!type || !*type) {
-		r = hrun_error_set(err, EINVAL, "mount \"%s\": no filesystem type", m->destination);
+		r = hrun_error_plain(err, EINVAL, "mount \"%s\": no filesystem type", m->destination);
 	} else {
 		/* A cgroup mount shows the container's cgroup namespace root. */
 		if (strcmp(type, "cgroup") == 0)

@@ -89,23 +89,23 @@ int hrun_host_config_load(const char *path, struct hrun_host_config *conf, struc
 			continue;
 		value = strchr(key, '=');
 		if (!value)
-			return hrun_error_set(err, EINVAL, "%s:%u: expected KEY = VALUE", path, lineno);
+			return hrun_error_plain(err, EINVAL, "%s:%u: expected KEY = VALUE", path, lineno);
 		*value++ = '\0';
 		key = trim(key);
 		value = trim(value);
 		if (strcmp(key, "hardening") == 0) {
 			level = hrun_hardening_from_name(value);
 			if (level < 0)
-				return hrun_error_set(err, EINVAL,
+				return hrun_error_plain(err, EINVAL,
 						      "%s:%u: hardening: unknown level \"%s\" (compat, default, strict)",
 						      path, lineno, value);
 			conf->hardening = (enum hrun_hardening)level;
 		} else if (strcmp(key, "allow_annotation_lowering") == 0) {
 			if (parse_bool(value, &conf->allow_annotation_lowering) < 0)
-				return hrun_error_set(err, EINVAL, "%s:%u: %s: expected true or false", path,
+				return hrun_error_plain(err, EINVAL, "%s:%u: %s: expected true or false", path,
 						      lineno, key);
 		} else {
-			return hrun_error_set(err, EINVAL, "%s:%u: unknown key \"%s\"", path, lineno, key);
+			return hrun_error_plain(err, EINVAL, "%s:%u: unknown key \"%s\"", path, lineno, key);
 		}
 	}
 	return 0;
@@ -128,7 +128,7 @@ int hrun_policy_level(const struct hrun_host_config *conf, int flag, const struc
 	if (asked) {
 		int a = hrun_hardening_from_name(asked);
 		if (a < 0)
-			return hrun_error_set(err, EINVAL, "annotation %s: unknown level \"%s\"",
+			return hrun_error_plain(err, EINVAL, "annotation %s: unknown level \"%s\"",
 					      HRUN_HARDENING_ANNOTATION, asked);
 		/* Annotations come from whoever writes the pod, not the host
 		 * admin: they only raise the level unless the host allows more. */
@@ -348,7 +348,7 @@ int hrun_policy_apply(struct hrun_spec *spec, enum hrun_hardening level, struct 
 	spec->root.readonly = true;
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		if (rules[i].broken(spec, found, sizeof(found)))
-			return hrun_error_set(err, EPERM, "hardening level strict refuses this config: rule %s (%s): %s; fix: %s",
+			return hrun_error_plain(err, EPERM, "hardening level strict refuses this config: rule %s (%s): %s; fix: %s",
 					      rules[i].id, rules[i].title, found, rules[i].fix);
 	}
 	return 0;

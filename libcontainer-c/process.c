@@ -40,7 +40,7 @@ int hrun_process_set_user(const struct hrun_process *proc, struct hrun_error *er
 	size_t n = u->additional_gids.set ? u->additional_gids.n : 0;
 
 	if (n > NGROUPS_MAX)
-		return hrun_error_set(err, EINVAL, "too many additionalGids (%zu)", n);
+		return hrun_error_plain(err, EINVAL, "too many additionalGids (%zu)", n);
 	for (size_t i = 0; i < n; i++)
 		gids[i] = u->additional_gids.v[i];
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -91,7 +91,7 @@ int hrun_process_close_fds_and_chdir(const struct hrun_process *proc, int keep,
 		return hrun_error_errno(err, "chdir to cwd \"%s\"", proc->cwd ? proc->cwd : "/");
 	/* The kernel marks a cwd outside our root "(unreachable)". */
 	if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/')
-		return hrun_error_set(err, EPERM, "cwd \"%s\" is outside the container",
+		return hrun_error_plain(err, EPERM, "cwd \"%s\" is outside the container",
 				      proc->cwd ? proc->cwd : "/");
 	return 0;
 }
@@ -137,8 +137,7 @@ char *hrun_process_find_exec(const struct hrun_process *proc, struct hrun_error 
 		free(candidate);
 		path = *end ? end + 1 : end;
 	}
-	hrun_error_set(err, 0, "exec: \"%s\": executable file not found in $PATH", name);
-	err->code = ENOENT;
+	hrun_error_plain(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
 	return NULL;
 }
 

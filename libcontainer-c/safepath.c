@@ -162,7 +162,7 @@ int hrun_procfs_open(const char *path, struct hrun_error *err)
 	if (fstatfs(fd, &sfs) < 0)
 		return hrun_error_errno(err, "fstatfs \"%s\"", path);
 	if (sfs.f_type != PROC_SUPER_MAGIC)
-		return hrun_error_set(err, EXDEV, "\"%s\" is not a procfs", path);
+		return hrun_error_plain(err, EXDEV, "\"%s\" is not a procfs", path);
 	return hrun_steal_fd(&fd);
 }
 
@@ -182,7 +182,7 @@ int hrun_proc_write(int procfd, const char *rel, const char *data, size_t len,
 	if (fstatfs(fd, &sfs) < 0)
 		return hrun_error_errno(err, "fstatfs \"/proc/%s\"", rel);
 	if (sfs.f_type != PROC_SUPER_MAGIC)
-		return hrun_error_set(err, EXDEV, "\"/proc/%s\" is not on procfs", rel);
+		return hrun_error_plain(err, EXDEV, "\"/proc/%s\" is not on procfs", rel);
 	do
 		w = write(fd, data, len);
 	while (w < 0 && errno == EINTR);
@@ -203,6 +203,6 @@ int hrun_open_dev_null(struct hrun_error *err)
 	if (fstat(fd, &st) < 0)
 		return hrun_error_errno(err, "fstat \"/dev/null\"");
 	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3)
-		return hrun_error_set(err, EXDEV, "\"/dev/null\" is not the null device (char 1:3)");
+		return hrun_error_plain(err, EXDEV, "\"/dev/null\" is not the null device (char 1:3)");
 	return hrun_steal_fd(&fd);
 }

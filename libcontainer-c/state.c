@@ -20,16 +20,16 @@ int hrun_id_validate(const char *id, struct hrun_error *err)
 	size_t len = strlen(id);
 
 	if (len == 0)
-		return hrun_error_set(err, EINVAL, "invalid container ID: empty");
+		return hrun_error_plain(err, EINVAL, "invalid container ID: empty");
 	if (len > HRUN_ID_MAX)
-		return hrun_error_set(err, EINVAL, "invalid container ID: longer than %d bytes", HRUN_ID_MAX);
+		return hrun_error_plain(err, EINVAL, "invalid container ID: longer than %d bytes", HRUN_ID_MAX);
 	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
-		return hrun_error_set(err, EINVAL, "invalid container ID format: %s", id);
+		return hrun_error_plain(err, EINVAL, "invalid container ID format: %s", id);
 	for (const char *p = id; *p; p++) {
 		char c = *p;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '_' || c == '+' || c == '-' || c == '.'))
-			return hrun_error_set(err, EINVAL, "invalid container ID format: %s", id);
+			return hrun_error_plain(err, EINVAL, "invalid container ID format: %s", id);
 	}
 	return 0;
 }
@@ -53,7 +53,7 @@ static int create_dir(int rootfd, const char *root, const char *id, struct hrun_
 
 	if (mkdirat(rootfd, id, 0700) < 0) {
 		if (errno == EEXIST)
-			return hrun_error_set(err, EEXIST, "container with given ID already exists");
+			return hrun_error_plain(err, EEXIST, "container with given ID already exists");
 		return hrun_error_errno(err, "create state directory \"%s/%s\"", root, id);
 	}
 	fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -106,7 +106,7 @@ int hrun_state_create_unique(const char *root, const char *base, char **id,
 		if (err->code != EEXIST)
 			return -1;
 	}
-	return hrun_error_set(err, EEXIST, "no free container ID for \"%s\"", base);
+	return hrun_error_plain(err, EEXIST, "no free container ID for \"%s\"", base);
 }
 
 /* Write NAME atomically: a reader sees the old file or the new one. */
