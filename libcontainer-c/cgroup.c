@@ -189,6 +189,40 @@ static int cpuset_inherit(const char *hier, const char *path, struct hrun_error 
 	return 0;
 }
 
+static bool has_children(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d)))
+		found = de->d_type == DT_DIR && strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return found;
+}
+
+/* A cgroup that already holds processes is another container's: sharing
+ * it would mix the two, and removing it when we exit would kill theirs. */
+static int check_unused(const char *dir, struct hrun_error *err)
+{
+	char file[4200], buf[16];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
+		return hrun_error_plain(err, EBUSY, "cgroup \"%s\" is not empty: another container uses it",
+					dir);
+	/* A parent of other cgroups (a slice, a pod) is not ours to take:
+	 * when the container ends its whole subtree would be killed. */
+	if (has_children(dir))
+		return hrun_error_plain(err, EBUSY, "cgroup \"%s\" has child cgroups: it is not a container's",
+					dir);
+	return 0;
+}
+
 static int v1_create(const char *hier, void *data)
 {
 	struct v1_op *op = data;
@@ -196,6 +230,8 @@ static int v1_create(const char *hier, void *data)
 
 	snprintf(dir, sizeof(dir), "%s%s", hier, op->cg->path);
 	if (mkdir_p(dir, op->err) < 0)
+		return -1;
+	if (op->cg->mode == HRUN_CGROUP_LEGACY && check_unused(dir, op->err) < 0)
 		return -1;
 	if (strcmp(hier, CGROUP_ROOT "/cpuset") == 0)
 		return cpuset_inherit(hier, op->cg->path, op->err);
@@ -217,16 +253,26 @@ int hrun_cgroup_create(const char *path, struct hrun_cgroup *cg, struct hrun_err
 		snprintf(dir, sizeof(dir), "%s%s", v2_root(cg->mode), path);
 		if (mkdir_p(dir, err) < 0)
 			return -1;
+		if (check_unused(dir, err) < 0)
+			goto not_ours;
 		cg->v2_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (cg->v2_fd < 0)
 			return hrun_error_errno(err, "open cgroup \"%s\"", dir);
 	}
 	if (cg->mode != HRUN_CGROUP_UNIFIED) {
 		struct v1_op op = { .cg = cg, .err = err };
-		if (for_each_v1(v1_create, &op) < 0)
+		if (for_each_v1(v1_create, &op) < 0) {
+			if (err->code == EBUSY)
+				goto not_ours;
 			return -1;
+		}
 	}
 	return 0;
+not_ours:
+	/* Nothing for hrun_cgroup_destroy to remove or kill. */
+	free(cg->path);
+	cg->path = NULL;
+	return -1;
 }
 
 static int v1_enter(const char *hier, void *data)

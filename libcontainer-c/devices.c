@@ -62,7 +62,7 @@ int hrun_dev_mount_tmpfs(int rootfd, const struct hrun_spec *spec, struct hrun_e
 	fd = hrun_mkpath_in_root(rootfd, "/dev", false, err);
 	if (fd < 0)
 		return -1;
-	return hrun_mount_fs_at("tmpfs", "/dev", fd, &o, err);
+	return hrun_mount_fs_at("tmpfs", "tmpfs", "/dev", fd, &o, err);
 }
 
 static int bind_host_node(int rootfd, const char *path, const char *host, struct hrun_error *err)

@@ -56,13 +56,18 @@ static int new_session_keyring(const struct hrun_init_args *a, struct hrun_error
 	return 0;
 }
 
-static int set_sysctls(const struct hrun_spec *spec, struct hrun_error *err)
+/* Through the container's own /proc while /proc/sys is still writable
+ * (readonlyPaths come next); without a /proc mount, ours: both show the
+ * values of the namespaces we are in. */
+static int set_sysctls(int rootfd, const struct hrun_spec *spec, struct hrun_error *err)
 {
 	_cleanup_close_ int procfd = -1;
 
 	if (!spec->linux_.sysctl.set || spec->linux_.sysctl.n == 0)
 		return 0;
-	procfd = hrun_procfs_open("/proc", err);
+	procfd = hrun_procfs_open_in_root(rootfd, "/proc", err);
+	if (procfd < 0 && (err->code == EXDEV || err->code == ENOENT))
+		procfd = hrun_procfs_open("/proc", err);
 	if (procfd < 0)
 		return hrun_error_prefix(err, "sysctl");
 	for (size_t i = 0; i < spec->linux_.sysctl.n; i++) {
@@ -71,28 +76,35 @@ static int set_sysctls(const struct hrun_spec *spec, struct hrun_error *err)
 
 		if (asprintf(&rel, "sys/%s", kv->key) < 0)
 			return hrun_error_errno(err, "asprintf");
-		for (char *p = rel + 4; *p; p++)
-			if (*p == '.')
-				*p = '/';
+		/* "net.ipv4.ip_forward" names net/ipv4/ip_forward; a key that
+		 * already uses slashes keeps its dots ("conf/eth0.1/..."). */
+		if (!strchr(kv->key, '/'))
+			for (char *p = rel + 4; *p; p++)
+				if (*p == '.')
+					*p = '/';
 		if (hrun_proc_write(procfd, rel, kv->value, strlen(kv->value), err) < 0)
 			return hrun_error_prefix(err, "sysctl \"%s\"", kv->key);
 	}
 	return 0;
 }
 
-/* Everything below the new root, all by fd, before we pivot into it. */
-static int build_rootfs(const struct hrun_init_args *a, int rootfd, struct hrun_error *err)
+/* Everything mounted below the new root, all by fd, before the pivot. */
+static int mount_rootfs(const struct hrun_init_args *a, int rootfd, struct hrun_error *err)
 {
 	const struct hrun_spec *spec = a->spec;
-	_cleanup_close_ int devnull = -1;
 
 	/* /dev first: the config's /dev/pts, /dev/shm ... mount inside it. */
 	if (hrun_dev_mount_tmpfs(rootfd, spec, err) < 0)
 		return -1;
 	if (hrun_mounts_apply(rootfd, spec, err) < 0)
 		return -1;
-	if (hrun_dev_populate(rootfd, spec, a->new_userns, err) < 0)
-		return -1;
+	return hrun_dev_populate(rootfd, spec, a->new_userns, err);
+}
+
+static int protect_paths(const struct hrun_spec *spec, int rootfd, struct hrun_error *err)
+{
+	_cleanup_close_ int devnull = -1;
+
 	/* Masking needs the host's /dev/null, so it happens before pivot. */
 	devnull = hrun_open_dev_null(err);
 	if (devnull < 0)
@@ -149,14 +161,17 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	rootfd = hrun_rootfs_prepare(spec, err);
 	if (rootfd < 0)
 		return -1;
-	if (build_rootfs(a, rootfd, err) < 0)
+	if (mount_rootfs(a, rootfd, err) < 0)
+		return -1;
+	/* Before readonlyPaths make /proc/sys read-only, as runc orders it. */
+	if (set_sysctls(rootfd, spec, err) < 0)
+		return -1;
+	if (protect_paths(spec, rootfd, err) < 0)
 		return -1;
 	if (hrun_rootfs_enter(rootfd, a->no_pivot, err) < 0)
 		return -1;
 	/* Read-only root only once nothing else needs to be mounted on it. */
 	if (hrun_rootfs_finish(spec, err) < 0)
-		return -1;
-	if (set_sysctls(spec, err) < 0)
 		return -1;
 	if (hrun_ns_set_uts(spec, err) < 0)
 		return -1;

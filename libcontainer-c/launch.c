@@ -37,6 +37,7 @@ struct launch {
 	char *rootfs;
 	int rootfs_fd;
 	char *id;
+	char *created;	/* RFC 3339, taken once when the state is made */
 	int state_fd;
 	struct hrun_cgroup cgroup;
 	bool cgroup_made;
@@ -86,6 +87,17 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 		return -1;
 	if (!l->spec->process)
 		return hrun_error_plain(err, EINVAL, "config.json: process: required to run a container");
+	/* Setup pivots and unmounts: in the host's (or a joined) mount
+	 * namespace that would take the host's root away. */
+	{
+		const struct hrun_namespace *mnt = hrun_spec_find_ns(l->spec, HRUN_NS_MOUNT);
+		if (!mnt || (mnt->path && *mnt->path))
+			return hrun_error_plain(err, EINVAL,
+						"config.json: linux.namespaces: hrun needs a new mount namespace (type \"mount\" without a path)");
+	}
+	if (l->spec->linux_.time_offsets.set)
+		return hrun_error_plain(err, ENOTSUP,
+					"config.json: linux.timeOffsets: time namespace offsets are not supported yet");
 	if (l->spec->process->terminal.set && l->spec->process->terminal.v)
 		return hrun_error_plain(err, ENOTSUP,
 				      "config.json: process.terminal: terminals are not supported yet; set it to false");
@@ -98,13 +110,13 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 	if (absolute_sources(l, err) < 0)
 		return -1;
 	if (!realpath(l->spec->root.path, path))
-		return hrun_error_errno(err, "rootfs \"%s\"", l->spec->root.path);
+		return hrun_error_errno(err, "config.json: root.path: \"%s\"", l->spec->root.path);
 	l->rootfs = strdup(path);
 	if (!l->rootfs)
 		return hrun_error_errno(err, "strdup");
 	l->rootfs_fd = open(l->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (l->rootfs_fd < 0)
-		return hrun_error_errno(err, "open rootfs \"%s\"", l->rootfs);
+		return hrun_error_errno(err, "config.json: root.path: open \"%s\"", l->rootfs);
 	return 0;
 }
 
@@ -139,19 +151,21 @@ static int make_state(struct launch *l, struct hrun_error *err)
 			return hrun_error_errno(err, "strdup");
 		l->state_fd = hrun_state_create_unique(l->ctx->root, base, &l->id, err);
 	}
-	return l->state_fd < 0 ? -1 : 0;
+	if (l->state_fd < 0)
+		return -1;
+	l->created = hrun_rfc3339_now();
+	return l->created ? 0 : hrun_error_errno(err, "format the creation time");
 }
 
 static int write_state(struct launch *l, const char *status, struct hrun_error *err)
 {
-	_cleanup_free_ char *created = hrun_rfc3339_now();
 	struct hrun_state st = {
 		.id = l->id,
 		.status = (char *)status,
 		.pid = l->pid,
 		.bundle = l->bundle,
 		.rootfs = l->rootfs,
-		.created = created,
+		.created = l->created,
 		.cgroup_path = l->cgroup.path,
 		.hardening = (char *)hrun_hardening_name(l->level),
 	};
@@ -212,7 +226,9 @@ static pid_t clone_init(struct launch *l, uint64_t extra_flags, int *pidfd)
 		/* The cgroup namespace is made by init once it is in every
 		 * cgroup, so that its root is the container's cgroup. */
 		.flags = (hrun_ns_new_flags(l->spec) & ~(uint64_t)CLONE_NEWCGROUP) | extra_flags,
-		.exit_signal = SIGCHLD,
+		/* clone3 refuses an exit signal with CLONE_PARENT: the child
+		 * then inherits the caller's (SIGCHLD, for the helper). */
+		.exit_signal = (extra_flags & CLONE_PARENT) ? 0 : SIGCHLD,
 	};
 
 	if (pidfd) {
@@ -260,10 +276,13 @@ static int spawn_via_helper(struct launch *l, struct hrun_error *err)
 			hrun_sync_send_error(l->child_fd, &herr);
 			_exit(1);
 		}
-		hrun_sync_send_pid(l->child_fd, pid, &herr);
-		_exit(0);
+		_exit(hrun_sync_send_pid(l->child_fd, pid, &herr) < 0 ? 1 : 0);
 	}
 	hrun_ns_close_joins(&joins);
+	/* Only the helper (and init) hold the child's end now: if the helper
+	 * dies before reporting, we read end of stream instead of waiting. */
+	close(l->child_fd);
+	l->child_fd = -1;
 	if (hrun_sync_expect(l->sync_fd, HRUN_SYNC_INIT_PID, "namespace helper", &l->pid, err) < 0) {
 		waitpid(helper, &status, 0);
 		return -1;
@@ -282,12 +301,12 @@ static int spawn_init(struct launch *l, struct hrun_error *err)
 
 	if (hrun_sync_pair(fds, err) < 0)
 		return -1;
+	l->sync_fd = fds[0];
+	l->child_fd = fds[1];
 	/* Init inherits the rootfs as its cwd, carried into its new mount
 	 * namespace by the kernel (see hrun_rootfs_prepare). */
 	if (fchdir(l->rootfs_fd) < 0)
 		return hrun_error_errno(err, "chdir to rootfs \"%s\"", l->rootfs);
-	l->sync_fd = fds[0];
-	l->child_fd = fds[1];
 	if (hrun_ns_joins_any(l->spec)) {
 		r = spawn_via_helper(l, err);
 	} else {
@@ -297,7 +316,8 @@ static int spawn_init(struct launch *l, struct hrun_error *err)
 		if (l->pid < 0)
 			r = hrun_error_errno(err, "clone container init");
 	}
-	close(l->child_fd);
+	if (l->child_fd >= 0)
+		close(l->child_fd);
 	l->child_fd = -1;
 	if (chdir(l->bundle) < 0 && r == 0)
 		r = hrun_error_errno(err, "chdir to bundle \"%s\"", l->bundle);
@@ -394,10 +414,6 @@ static void release(struct launch *l)
 		close(l->pidfd);
 	if (l->rootfs_fd >= 0)
 		close(l->rootfs_fd);
-	if (l->sigfd >= 0) {
-		close(l->sigfd);
-		sigprocmask(SIG_SETMASK, &l->old_mask, NULL);
-	}
 	if (l->cgroup_made && hrun_cgroup_destroy(&l->cgroup, &err) < 0)
 		hrun_warn("%s", err.msg);
 	hrun_cgroup_release(&l->cgroup);
@@ -406,10 +422,16 @@ static void release(struct launch *l)
 		if (hrun_state_remove(l->ctx->root, l->id, &err) < 0)
 			hrun_warn("%s", err.msg);
 	}
+	/* Only now may a pending SIGTERM end us: nothing is left to undo. */
+	if (l->sigfd >= 0) {
+		close(l->sigfd);
+		sigprocmask(SIG_SETMASK, &l->old_mask, NULL);
+	}
 	hrun_spec_free(l->spec);
 	free(l->bundle);
 	free(l->rootfs);
 	free(l->id);
+	free(l->created);
 }
 
 int hrun_container_run(const struct hrun_context *ctx, const struct hrun_launch_opts *opts,
@@ -428,10 +450,11 @@ int hrun_container_run(const struct hrun_context *ctx, const struct hrun_launch_
 	};
 	int status = -1;
 
-	if (load_bundle(&l, err) < 0 || make_state(&l, err) < 0 ||
+	/* Signals are held from the start: one arriving mid-setup must not
+	 * end us before release() has undone what was made. */
+	if (block_signals(&l, err) < 0 || load_bundle(&l, err) < 0 || make_state(&l, err) < 0 ||
 	    hrun_state_write_config(l.state_fd, l.spec, err) < 0 || make_cgroup(&l, err) < 0 ||
-	    block_signals(&l, err) < 0 || spawn_init(&l, err) < 0 || set_up_init(&l, err) < 0 ||
-	    start_init(&l, err) < 0)
+	    spawn_init(&l, err) < 0 || set_up_init(&l, err) < 0 || start_init(&l, err) < 0)
 		goto out;
 	status = wait_forwarding(&l, err);
 out:

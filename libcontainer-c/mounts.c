@@ -164,9 +164,13 @@ static int attach(int mfd, int targetfd, const char *what, struct hrun_error *er
 	return 0;
 }
 
-static int configure_fs(int fsfd, const char *type, const struct hrun_mount_opts *o,
-			struct hrun_error *err)
+static int configure_fs(int fsfd, const char *type, const char *source,
+			const struct hrun_mount_opts *o, struct hrun_error *err)
 {
+	/* The source names the device for block filesystems and labels the
+	 * mount in mountinfo for the virtual ones. */
+	if (source && *source && fsconfig(fsfd, FSCONFIG_SET_STRING, "source", source, 0) < 0)
+		return hrun_error_errno(err, "%s source \"%s\"", type, source);
 	for (size_t i = 0; i < o->n_data; i++) {
 		_cleanup_free_ char *key = strdup(o->data[i]);
 		char *value;
@@ -189,7 +193,7 @@ static int configure_fs(int fsfd, const char *type, const struct hrun_mount_opts
 	return 0;
 }
 
-int hrun_mount_fs_at(const char *type, const char *what, int targetfd,
+int hrun_mount_fs_at(const char *type, const char *source, const char *what, int targetfd,
 		     const struct hrun_mount_opts *o, struct hrun_error *err)
 {
 	_cleanup_close_ int fsfd = fsopen(type, FSOPEN_CLOEXEC);
@@ -197,7 +201,7 @@ int hrun_mount_fs_at(const char *type, const char *what, int targetfd,
 
 	if (fsfd < 0)
 		return hrun_error_errno(err, "fsopen %s for \"%s\"", type, what);
-	if (configure_fs(fsfd, type, o, err) < 0)
+	if (configure_fs(fsfd, type, source, o, err) < 0)
 		return hrun_error_prefix(err, "mount \"%s\"", what);
 	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int)o->attr_set);
 	if (mfd < 0)
@@ -229,8 +233,11 @@ static int mount_bind(const struct hrun_mount *m, const struct hrun_mount_opts *
 	tfd = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
 				(o->recursive_bind ? AT_RECURSIVE : 0));
 	if (tfd < 0)
-		return hrun_error_errno(err, "bind source \"%s\"", m->source);
-	if (set_attrs(tfd, 0, o->attr_set, o->attr_clr, 0, m->destination, err) < 0)
+		return hrun_error_errno(err, "mount \"%s\": bind source \"%s\"", m->destination, m->source);
+	/* A bind only ever adds restrictions: "rw", "suid", "dev" or "exec"
+	 * must not lift what the host put on the source mount. Only the
+	 * atime mode is replaced, since it is one value, not a restriction. */
+	if (set_attrs(tfd, 0, o->attr_set, o->attr_clr & MOUNT_ATTR__ATIME, 0, m->destination, err) < 0)
 		return -1;
 	if (attach(tfd, targetfd, m->destination, err) < 0)
 		return -1;
@@ -278,13 +285,14 @@ static int mount_one(int rootfd, const struct hrun_mount *m, struct hrun_error *
 		/* A cgroup mount shows the container's cgroup namespace root. */
 		if (strcmp(type, "cgroup") == 0)
 			type = "cgroup2";
-		r = hrun_mount_fs_at(type, m->destination, targetfd, &o, err);
+		r = hrun_mount_fs_at(type, m->source, m->destination, targetfd, &o, err);
 		/* sysfs cannot be mounted from a user namespace that does not
 		 * own the network namespace; bind the host's, as runc does. */
 		if (r < 0 && err->code == EPERM && strcmp(type, "sysfs") == 0) {
 			struct hrun_mount sys = { .source = "/sys", .destination = m->destination };
 			o.recursive_bind = true;
-			o.attr_set |= MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+			/* Every mount below the host's /sys, not just the top. */
+			o.rattr_set |= o.attr_set | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
 			r = mount_bind(&sys, &o, targetfd, err);
 		}
 	}
@@ -320,7 +328,7 @@ int hrun_mounts_mask_paths(int rootfd, const struct hrun_strv *paths, int devnul
 		if (fstat(fd, &st) < 0)
 			return hrun_error_errno(err, "mask \"%s\": fstat", paths->v[i]);
 		if (S_ISDIR(st.st_mode)) {
-			if (hrun_mount_fs_at("tmpfs", paths->v[i], fd, &ro, err) < 0)
+			if (hrun_mount_fs_at("tmpfs", "tmpfs", paths->v[i], fd, &ro, err) < 0)
 				return hrun_error_prefix(err, "mask \"%s\"", paths->v[i]);
 		} else if (hrun_mount_bind_fd(devnullfd, fd, false, 0, err) < 0) {
 			return hrun_error_prefix(err, "mask \"%s\"", paths->v[i]);

@@ -43,8 +43,9 @@ int hrun_mounts_mask_paths(int rootfd, const struct hrun_strv *paths, int devnul
 			   struct hrun_error *err);
 int hrun_mounts_readonly_paths(int rootfd, const struct hrun_strv *paths, struct hrun_error *err);
 
-/* Mount a fresh filesystem of TYPE onto TARGETFD (fd-based). */
-int hrun_mount_fs_at(const char *type, const char *what, int targetfd,
+/* Mount a fresh filesystem of TYPE (from SOURCE, may be NULL) onto
+ * TARGETFD; WHAT names the destination in messages. */
+int hrun_mount_fs_at(const char *type, const char *source, const char *what, int targetfd,
 		     const struct hrun_mount_opts *opts, struct hrun_error *err);
 
 /* Bind the object SRCFD (an O_PATH fd) onto TARGETFD. */

@@ -17,15 +17,19 @@ const char *const hrun_default_caps[] = {
 };
 const size_t hrun_default_caps_n = sizeof(hrun_default_caps) / sizeof(hrun_default_caps[0]);
 
-/* What a container should not see or change of the host's /proc and /sys. */
-static const char *const default_masked[] = {
+/* What a container should not see or change of the host's /proc and /sys:
+ * kernel interfaces that leak host data or allow host-wide actions. */
+const char *const hrun_default_masked[] = {
 	"/proc/acpi",	     "/proc/asound",	     "/proc/interrupts", "/proc/kcore",
 	"/proc/keys",	     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
 	"/proc/sched_debug", "/proc/scsi",	     "/sys/firmware",	 "/sys/devices/virtual/powercap",
 };
-static const char *const default_readonly[] = {
+const size_t hrun_default_masked_n = sizeof(hrun_default_masked) / sizeof(hrun_default_masked[0]);
+
+const char *const hrun_default_readonly[] = {
 	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
+const size_t hrun_default_readonly_n = sizeof(hrun_default_readonly) / sizeof(hrun_default_readonly[0]);
 
 static const char *const level_names[] = { "compat", "default", "strict" };
 
@@ -108,6 +112,9 @@ int hrun_host_config_load(const char *path, struct hrun_host_config *conf, struc
 			return hrun_error_plain(err, EINVAL, "%s:%u: unknown key \"%s\"", path, lineno, key);
 		}
 	}
+	/* A directory opens but does not read: that is no config at all. */
+	if (ferror(f))
+		return hrun_error_errno(err, "read \"%s\"", path);
 	return 0;
 }
 
@@ -171,12 +178,10 @@ static int fill_defaults(struct hrun_spec *spec, struct hrun_error *err)
 		c->set = true;
 	}
 	if (!spec->linux_.masked_paths.set &&
-	    strv_fill(&spec->linux_.masked_paths, default_masked,
-		      sizeof(default_masked) / sizeof(default_masked[0]), err) < 0)
+	    strv_fill(&spec->linux_.masked_paths, hrun_default_masked, hrun_default_masked_n, err) < 0)
 		return -1;
 	if (!spec->linux_.readonly_paths.set &&
-	    strv_fill(&spec->linux_.readonly_paths, default_readonly,
-		      sizeof(default_readonly) / sizeof(default_readonly[0]), err) < 0)
+	    strv_fill(&spec->linux_.readonly_paths, hrun_default_readonly, hrun_default_readonly_n, err) < 0)
 		return -1;
 	return 0;
 }
@@ -208,7 +213,7 @@ static const char *const dangerous_caps[] = {
 	"CAP_LINUX_IMMUTABLE", "CAP_SYS_RESOURCE", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND",
 };
 
-static bool has_cap(const struct hrun_strv *set, const char *name)
+static bool strv_has(const struct hrun_strv *set, const char *name)
 {
 	for (size_t i = 0; set->set && i < set->n; i++)
 		if (strcmp(set->v[i], name) == 0)
@@ -229,8 +234,8 @@ static bool rule_dangerous_caps(const struct hrun_spec *spec, char *found, size_
 	}
 	for (size_t i = 0; i < sizeof(dangerous_caps) / sizeof(dangerous_caps[0]); i++) {
 		const char *cap = dangerous_caps[i];
-		if (has_cap(&c->bounding, cap) || has_cap(&c->effective, cap) || has_cap(&c->permitted, cap) ||
-		    has_cap(&c->ambient, cap) || has_cap(&c->inheritable, cap)) {
+		if (strv_has(&c->bounding, cap) || strv_has(&c->effective, cap) || strv_has(&c->permitted, cap) ||
+		    strv_has(&c->ambient, cap) || strv_has(&c->inheritable, cap)) {
 			snprintf(found, len, "process.capabilities grants %s", cap);
 			return true;
 		}
@@ -304,9 +309,9 @@ static bool rule_masked_paths(const struct hrun_spec *spec, char *found, size_t 
 {
 	const struct hrun_strv *m = &spec->linux_.masked_paths;
 
-	for (size_t i = 0; i < sizeof(default_masked) / sizeof(default_masked[0]); i++)
-		if (!has_cap(m, default_masked[i])) {
-			snprintf(found, len, "linux.maskedPaths lacks %s", default_masked[i]);
+	for (size_t i = 0; i < hrun_default_masked_n; i++)
+		if (!strv_has(m, hrun_default_masked[i])) {
+			snprintf(found, len, "linux.maskedPaths lacks %s", hrun_default_masked[i]);
 			return true;
 		}
 	return false;

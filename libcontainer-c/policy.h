@@ -54,6 +54,13 @@ struct hrun_policy_rule {
 
 const struct hrun_policy_rule *hrun_policy_rules(size_t *n);
 
+/* hrun's masked and read-only paths, filled in where the config is
+ * silent and written by `hrun spec`. */
+extern const char *const hrun_default_masked[];
+extern const size_t hrun_default_masked_n;
+extern const char *const hrun_default_readonly[];
+extern const size_t hrun_default_readonly_n;
+
 /* The minimal capability set of the default level. */
 extern const char *const hrun_default_caps[];
 extern const size_t hrun_default_caps_n;

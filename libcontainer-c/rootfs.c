@@ -30,6 +30,9 @@ int hrun_rootfs_prepare(const struct hrun_spec *spec, struct hrun_error *err)
 	 * propagation of / is applied once the tree is built. */
 	if (attr.propagation == MS_SHARED)
 		attr.propagation = MS_SLAVE;
+	/* Unbindable now would forbid binding the rootfs onto itself. */
+	if (attr.propagation == MS_UNBINDABLE)
+		attr.propagation = MS_PRIVATE;
 	if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &attr, sizeof(attr)) < 0)
 		return hrun_error_errno(err, "set propagation of \"/\"");
 

@@ -25,6 +25,7 @@ static int open_in_root_fallback(int rootfd, const char *path, int flags)
 	_cleanup_free_ char *copy = strdup(path);
 	_cleanup_close_ int cur = -1;
 	char *save = NULL;
+	bool opened = false;
 	char *comp;
 	char *next;
 
@@ -51,12 +52,12 @@ static int open_in_root_fallback(int rootfd, const char *path, int flags)
 			return -1;
 		close(cur);
 		cur = fd;
+		opened = true;
 		comp = next;
 	}
-	if ((flags & O_PATH) == 0 && !(flags & O_DIRECTORY)) {
-		/* The path was "/" or "."; reopen the root with the caller's flags. */
-		return openat(cur, ".", flags | O_CLOEXEC);
-	}
+	/* The path named the root itself ("/", "."): reopen it as asked. */
+	if (!opened)
+		return openat(rootfd, ".", flags | O_CLOEXEC);
 	return hrun_steal_fd(&cur);
 }
 
@@ -65,7 +66,12 @@ int hrun_open_in_root(int rootfd, const char *path, int flags, struct hrun_error
 	int fd = -1;
 
 	if (have_openat2) {
-		fd = hrun_openat2(rootfd, path, (uint64_t)(flags | O_CLOEXEC), 0, IN_ROOT);
+		/* EAGAIN: a rename or mount raced the resolution of "..". */
+		for (int tries = 0; tries < 16; tries++) {
+			fd = hrun_openat2(rootfd, path, (uint64_t)(flags | O_CLOEXEC), 0, IN_ROOT);
+			if (fd >= 0 || errno != EAGAIN)
+				break;
+		}
 		if (fd < 0 && errno == ENOSYS)
 			have_openat2 = false;
 	}
@@ -163,6 +169,20 @@ int hrun_procfs_open(const char *path, struct hrun_error *err)
 		return hrun_error_errno(err, "fstatfs \"%s\"", path);
 	if (sfs.f_type != PROC_SUPER_MAGIC)
 		return hrun_error_plain(err, EXDEV, "\"%s\" is not a procfs", path);
+	return hrun_steal_fd(&fd);
+}
+
+int hrun_procfs_open_in_root(int rootfd, const char *path, struct hrun_error *err)
+{
+	_cleanup_close_ int fd = hrun_open_in_root(rootfd, path, O_PATH | O_DIRECTORY, err);
+	struct statfs sfs;
+
+	if (fd < 0)
+		return -1;
+	if (fstatfs(fd, &sfs) < 0)
+		return hrun_error_errno(err, "fstatfs \"%s\" in the container rootfs", path);
+	if (sfs.f_type != PROC_SUPER_MAGIC)
+		return hrun_error_plain(err, EXDEV, "\"%s\" in the container rootfs is not a procfs", path);
 	return hrun_steal_fd(&fd);
 }
 

@@ -23,6 +23,9 @@ int hrun_mkpath_in_root(int rootfd, const char *path, bool as_file, struct hrun_
  * really is procfs, so nothing mounted over it can redirect our writes. */
 int hrun_procfs_open(const char *path, struct hrun_error *err);
 
+/* The same for the procfs mounted at PATH inside the rootfs ROOTFD. */
+int hrun_procfs_open_in_root(int rootfd, const char *path, struct hrun_error *err);
+
 /* Write DATA to REL under the verified procfs handle PROCFD; the opened
  * file is checked to be on procfs too (a bind mount over it would not
  * be). */

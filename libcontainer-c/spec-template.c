@@ -6,32 +6,13 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "policy.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Enough to run a shell and common services, nothing that reaches past the
- * container: no CAP_SYS_ADMIN, CAP_NET_RAW, CAP_MKNOD, CAP_AUDIT_WRITE. */
-static char *const caps[] = {
-	"CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
-	"CAP_KILL",    "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID",
-	"CAP_SETPCAP", "CAP_SETUID",	   "CAP_SYS_CHROOT",
-};
 
 static char *const env[] = {
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 	"TERM=xterm",
-};
-
-/* Kernel interfaces that leak host data or allow host-wide actions. */
-static char *const masked[] = {
-	"/proc/acpi",	     "/proc/asound",	  "/proc/kcore",
-	"/proc/keys",	     "/proc/latency_stats", "/proc/timer_list",
-	"/proc/timer_stats", "/proc/sched_debug",	  "/proc/scsi",
-	"/sys/firmware",     "/sys/devices/virtual/powercap",
-};
-
-static char *const readonly[] = {
-	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
 /* Size of the root template's id range: a full 16-bit range, so that
@@ -83,9 +64,9 @@ static void process(struct hrun_jgen *g)
 	kstr(g, "cwd", "/");
 	hrun_jgen_key(g, "capabilities");
 	hrun_jgen_map_open(g);
-	kstrv(g, "bounding", caps, N(caps));
-	kstrv(g, "effective", caps, N(caps));
-	kstrv(g, "permitted", caps, N(caps));
+	kstrv(g, "bounding", (char *const *)hrun_default_caps, hrun_default_caps_n);
+	kstrv(g, "effective", (char *const *)hrun_default_caps, hrun_default_caps_n);
+	kstrv(g, "permitted", (char *const *)hrun_default_caps, hrun_default_caps_n);
 	hrun_jgen_map_close(g);
 	hrun_jgen_key(g, "rlimits");
 	hrun_jgen_array_open(g);
@@ -189,8 +170,8 @@ static void linux_section(struct hrun_jgen *g, bool rootless)
 		hrun_jgen_map_close(g);
 	}
 	hrun_jgen_array_close(g);
-	kstrv(g, "maskedPaths", masked, N(masked));
-	kstrv(g, "readonlyPaths", readonly, N(readonly));
+	kstrv(g, "maskedPaths", (char *const *)hrun_default_masked, hrun_default_masked_n);
+	kstrv(g, "readonlyPaths", (char *const *)hrun_default_readonly, hrun_default_readonly_n);
 	hrun_jgen_map_close(g);
 }
 

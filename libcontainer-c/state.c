@@ -57,12 +57,13 @@ static int create_dir(int rootfd, const char *root, const char *id, struct hrun_
 		return hrun_error_errno(err, "create state directory \"%s/%s\"", root, id);
 	}
 	fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return hrun_error_errno(err, "open state directory \"%s/%s\"", root, id);
 	/* Held for the command's lifetime: operations on one container are
 	 * serialised. */
-	if (flock(fd, LOCK_EX) < 0)
-		return hrun_error_errno(err, "lock state directory \"%s/%s\"", root, id);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		hrun_error_errno(err, "open state directory \"%s/%s\"", root, id);
+		unlinkat(rootfd, id, AT_REMOVEDIR);
+		return -1;
+	}
 	return hrun_steal_fd(&fd);
 }
 

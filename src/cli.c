@@ -54,9 +54,18 @@ int cli_parse(int argc, char **argv, int *i, const struct cli_option *opts, cli_
 				return -1;
 			}
 		} else if (eq) {
-			value = eq + 1;
-			if (strcmp(value, "true") && strcmp(value, "false")) {
-				hrun_log(HRUN_LOG_ERROR, "invalid boolean value \"%s\" for -%s", value, o->name);
+			/* Go's strconv.ParseBool words, normalised. */
+			static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+			static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
+			value = NULL;
+			for (size_t k = 0; k < 6; k++) {
+				if (strcmp(eq + 1, yes[k]) == 0)
+					value = "true";
+				if (strcmp(eq + 1, no[k]) == 0)
+					value = "false";
+			}
+			if (!value) {
+				hrun_log(HRUN_LOG_ERROR, "invalid boolean value \"%s\" for -%s", eq + 1, o->name);
 				return -1;
 			}
 		}
@@ -79,6 +88,11 @@ void cli_print_options(const struct cli_option *opts)
 				 o->takes_value ? o->metavar : "");
 		printf("   %-32s %s\n", left, o->help);
 	}
+}
+
+bool cli_bool(const char *value)
+{
+	return !value || strcmp(value, "true") == 0;
 }
 
 int cli_parse_uint(const char *name, const char *value, unsigned int *out)

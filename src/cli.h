@@ -26,6 +26,9 @@ typedef int (*cli_handler)(void *data, int id, const char *value);
 int cli_parse(int argc, char **argv, int *i, const struct cli_option *opts, cli_handler fn,
 	      void *data);
 
+/* A flag's value as the handler got it: on unless "--flag=false". */
+bool cli_bool(const char *value);
+
 /* Print "   --name value, -n value   help" lines. */
 void cli_print_options(const struct cli_option *opts);
 

@@ -34,7 +34,7 @@ static int on_spec_option(void *data, int id, const char *value)
 	if (id == OPT_BUNDLE)
 		a->bundle = value;
 	else if (id == OPT_ROOTLESS)
-		a->rootless = !value || strcmp(value, "true") == 0;
+		a->rootless = cli_bool(value);
 	else
 		a->help = true;
 	return 0;

@@ -28,11 +28,6 @@ struct run_args {
 	bool help;
 };
 
-static bool flag_on(const char *value)
-{
-	return !value || strcmp(value, "true") == 0;
-}
-
 static int on_option(void *data, int id, const char *value)
 {
 	struct run_args *a = data;
@@ -42,10 +37,10 @@ static int on_option(void *data, int id, const char *value)
 		a->opts.bundle = value;
 		break;
 	case OPT_NO_PIVOT:
-		a->opts.no_pivot = flag_on(value);
+		a->opts.no_pivot = cli_bool(value);
 		break;
 	case OPT_NO_NEW_KEYRING:
-		a->opts.no_new_keyring = flag_on(value);
+		a->opts.no_new_keyring = cli_bool(value);
 		break;
 	case OPT_PRESERVE_FDS:
 		return cli_parse_uint("preserve-fds", value, &a->opts.preserve_fds);

@@ -1,11 +1,14 @@
 /* hrun: global flags, then one command. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <seccomp.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
@@ -64,7 +67,23 @@ struct globals {
 
 static bool flag_on(const char *value)
 {
-	return !value || strcmp(value, "true") == 0;
+	return cli_bool(value);
+}
+
+/* The state root and host config are used after chdir(bundle): make them
+ * absolute now, as runc does. */
+static int absolute(const char **path, char **owned)
+{
+	char cwd[4096];
+
+	if ((*path)[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd)) || asprintf(owned, "%s/%s", cwd, *path) < 0) {
+		hrun_log(HRUN_LOG_ERROR, "make \"%s\" absolute: %s", *path, strerror(errno));
+		return -1;
+	}
+	*path = *owned;
+	return 0;
 }
 
 static int on_global(void *data, int id, const char *value)
@@ -92,7 +111,12 @@ static int on_global(void *data, int id, const char *value)
 		g->ctx.debug = flag_on(value);
 		break;
 	case OPT_SYSTEMD_CGROUP:
-		g->ctx.systemd_cgroup = flag_on(value);
+		/* Ignoring it would put "slice:prefix:name" paths in a literal
+		 * directory and lose the caller's limits silently. */
+		if (flag_on(value)) {
+			hrun_log(HRUN_LOG_ERROR, "--systemd-cgroup: the systemd cgroup driver is not supported yet; use cgroupfs");
+			return -1;
+		}
 		break;
 	case OPT_ROOTLESS:
 		if (strcmp(value, "true") && strcmp(value, "false") && strcmp(value, "auto")) {
@@ -159,7 +183,12 @@ int main(int argc, char **argv)
 	int i = 1;
 	int status;
 
+	_cleanup_free_ char *root = NULL;
+	_cleanup_free_ char *host_config = NULL;
+
 	if (cli_parse(argc, argv, &i, global_options, on_global, &g) < 0)
+		return 1;
+	if (absolute(&g.ctx.root, &root) < 0 || absolute(&g.ctx.host_config, &host_config) < 0)
 		return 1;
 	if (hrun_log_open(g.log, g.log_format, g.ctx.debug, &err) < 0)
 		return cmd_fail(&err);

@@ -21,8 +21,9 @@ setup_bundle() {
 
 teardown_bundle() {
 	rm -rf "$BUNDLE" "$STATE"
+	# Depth first: a test may have made cgroups below its own.
 	for d in /sys/fs/cgroup/*"$CGROUP" /sys/fs/cgroup/unified"$CGROUP"; do
-		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	return 0
 }
@@ -39,9 +40,18 @@ hrun() {
 	timeout --kill-after=5 60 "$HRUN" --root "$STATE" "$@"
 }
 
+# Set process.args to exactly ARGS (any characters, "-c" too; none is
+# fine). jq 1.6 takes a positional "-c" for its own option, so each
+# argument goes in as the value of --arg.
+set_args() {
+	local a args
+	args=$(for a in "$@"; do jq -n --arg a "$a" '$a'; done | jq -sc .) || return 1
+	update_config ".process.args = $args"
+}
+
 # Run the probe in a container: `probe_run [PROBE ARGS...]`.
 probe_run() {
-	update_config ".process.args = [\"/probe\"$(printf ', "%s"' "$@")]"
+	set_args /probe "$@"
 	run hrun run -b "$BUNDLE" "test-$BATS_TEST_NUMBER"
 }
 
@@ -62,4 +72,72 @@ assert_no_leftovers() {
 	for d in /sys/fs/cgroup/*"$CGROUP" /sys/fs/cgroup/unified"$CGROUP"; do
 		[ ! -d "$d" ] || { echo "cgroup $d left behind"; return 1; }
 	done
+}
+
+# --- containers in the background -----------------------------------------
+
+# Start `hrun ARGS...` (with the test's state root) in the background,
+# stdout and stderr to OUT. Its pid is in BG_PID; stop_bg ends it.
+hrun_bg() {
+	local out=$1
+	shift
+	# Not bats' fd 3: bats would wait for it to close.
+	"$HRUN" --root "$STATE" "$@" >"$out" 2>&1 3>&- &
+	BG_PID=$!
+	BG_PIDS="${BG_PIDS:-} $BG_PID"
+}
+
+# Wait (up to 10 s) until FILE has a line matching the grep PATTERN.
+wait_for_line() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for \"$2\" in $1:"
+	cat "$1"
+	return 1
+}
+
+# Wait (up to 10 s) for the background PID to end; its status in BG_STATUS.
+wait_bg() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		echo "process $1 still running"
+		return 1
+	fi
+	BG_STATUS=0
+	wait "$1" || BG_STATUS=$?
+}
+
+# The pids of the processes in the test's cgroup and below it (v1 pids
+# hierarchy, or the unified one).
+cgroup_procs() {
+	local d
+	for d in /sys/fs/cgroup/pids"$CGROUP" /sys/fs/cgroup/unified"$CGROUP" /sys/fs/cgroup"$CGROUP"; do
+		[ -f "$d/cgroup.procs" ] && { find "$d" -name cgroup.procs -exec cat {} +; return 0; }
+	done
+	return 0
+}
+
+# End what a test started in the background: the hrun processes, then
+# whatever a killed hrun left running in the test's cgroup.
+stop_bg() {
+	local pid pids i
+	for pid in ${BG_PIDS:-}; do
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	BG_PIDS=
+	for ((i = 0; i < 100; i++)); do
+		pids=$(cgroup_procs)
+		[ -z "$pids" ] && return 0
+		kill -KILL $pids 2>/dev/null || true
+		sleep 0.02
+	done
+	return 0
 }

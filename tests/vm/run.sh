@@ -1,0 +1,339 @@
+#!/bin/bash
+# The VM test lane: runs the integration suite (tests/integration/*.bats,
+# the same files the host runs) inside a qemu guest with Debian's kernel,
+# a pure cgroup v2 hierarchy and AppArmor, for what this host's kernel
+# lacks. See tests/vm/README.md for how it works and how to debug it.
+#
+# Usage: tests/vm/run.sh [TAP-FILE]
+#
+#   Writes the suite's TAP (bats --tap, stdout and stderr, as run-all.sh
+#   keeps it for the host suite) to TAP-FILE, or to stdout without one.
+#   When the lane itself fails (missing tools, boot failure, kernel panic or
+#   oops, watchdog, no TAP plan, fewer results than planned), a line
+#   "not ok N vm lane: REASON" is added, so counting "not ok" lines sees it;
+#   when no TAP came at all the output is "1..1" and that line.
+#   Progress and, on failure, the guest's console go to stderr.
+#   Exit status: 0 when every test passed (skips allowed), 1 otherwise.
+#   Runs as root (qemu reads the root-owned test rootfs with 9p passthrough).
+#
+# Environment:
+#   HRUN_BUILD_DIR     build directory (default: build/ in the checkout);
+#                      the image cache and logs go to $HRUN_BUILD_DIR/vm
+#   HRUN_VM_TESTS      bats files or directories to run, space separated
+#                      (default: tests/integration)
+#   HRUN_VM_TIMEOUT    watchdog: seconds before a guest is killed (1200)
+#   HRUN_VM_MEM        guest memory in MiB (2048)
+#   HRUN_VM_SMP        guest CPUs (2)
+#   HRUN_VM_CONSOLE=1  copy the guest's console to stderr as it runs
+#   HRUN_VM_DEBUG=1    trace the guest's init scripts (set -x), full kernel log
+#
+# Inside the guest the suite sees HRUN, HRUN_TEST_ROOTFS,
+# HRUN_TEST_CGROUP_PARENT=/hrun-test as on the host, and HRUN_TEST_LANE=vm.
+set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=${HRUN_BUILD_DIR:-$top/build}
+build=$(cd "$build" 2>/dev/null && pwd || echo "$build")
+vm=$build/vm
+tests=${HRUN_VM_TESTS:-$top/tests/integration}
+watchdog=${HRUN_VM_TIMEOUT:-1200}
+mem=${HRUN_VM_MEM:-2048}
+smp=${HRUN_VM_SMP:-2}
+debug=${HRUN_VM_DEBUG:-0}
+
+# Modules the initramfs loads (with their dependencies, from modules.dep):
+# the 9p share, the overlay root, the ext4 scratch disk.
+INITRD_MODULES=(virtio_pci 9pnet_virtio 9p overlay virtio_blk crc32c_generic ext4)
+PACKAGES=(qemu-system-x86 busybox-static bats jq apparmor e2fsprogs coreutils)
+
+tap_out=/dev/stdout
+[ $# -le 1 ] || { echo "usage: $0 [TAP-FILE]" >&2; exit 2; }
+[ $# -eq 1 ] && tap_out=$1
+start=$SECONDS
+
+say() {
+	echo "vm: $*" >&2
+}
+
+# The lane failed: say why in the TAP, so the failure is counted.
+lane_failed() {
+	local raw=$vm/tap.raw n
+	say "FAILED: $*"
+	if [ -s "$raw" ] && grep -q '^1\.\.' "$raw"; then
+		n=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$raw" | head -n1)
+		echo "not ok $((n + 1)) vm lane: $*" >>"$tap_out"
+	else
+		printf '1..1\nnot ok 1 vm lane: %s\n' "$*" >>"$tap_out"
+	fi
+	exit 1
+}
+
+show_console() {
+	[ -s "$vm/console.log" ] || { say "the guest wrote nothing on its console"; return; }
+	say "last lines of the guest's console ($vm/console.log):"
+	tail -n "${1:-60}" "$vm/console.log" | tr -d '\r' | sed 's/^/   | /' >&2
+}
+
+install_packages() {
+	local p missing=()
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	say "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2 &&
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# The guest's kernel: an installed Debian 6.1 kernel if the host has one,
+# otherwise the package that linux-image-amd64 points at, downloaded with
+# apt-get and unpacked into the cache (installing it would pull systemd,
+# udev and initramfs-tools onto the host for nothing). Sets kernel, kver,
+# moddir (the directory holding lib/modules/$kver).
+find_kernel() {
+	local v pkg deb
+	for v in $(ls -1 /boot/vmlinuz-6.1.*-amd64 2>/dev/null | sort -rV); do
+		kver=${v#/boot/vmlinuz-}
+		if [ -f "/lib/modules/$kver/modules.dep" ]; then
+			kernel=$v moddir=/lib/modules
+			return 0
+		fi
+	done
+	for v in $(ls -1 "$vm"/kernel/boot/vmlinuz-* 2>/dev/null | sort -rV); do
+		kver=${v##*/vmlinuz-}
+		if [ -f "$vm/kernel/lib/modules/$kver/modules.dep" ]; then
+			kernel=$v moddir=$vm/kernel/lib/modules
+			return 0
+		fi
+	done
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+	if [ -z "$pkg" ]; then
+		apt-get update -qq >&2
+		pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+	fi
+	[ -n "$pkg" ] || return 1
+	say "downloading the guest kernel: apt-get download $pkg"
+	rm -rf "$vm/pkgs" "$vm/kernel" "$vm/kernel.new"
+	mkdir -p "$vm/pkgs"
+	(cd "$vm/pkgs" && apt-get download -q "$pkg" >&2 2>"$vm/pkgs/download.log") || {
+		cat "$vm/pkgs/download.log" >&2
+		return 1
+	}
+	deb=$(ls "$vm"/pkgs/"$pkg"_*.deb) &&
+		dpkg-deb -x "$deb" "$vm/kernel.new" || return 1
+	kver=${pkg#linux-image-}
+	[ -f "$vm/kernel.new/boot/vmlinuz-$kver" ] || return 1
+	# The package's postinst would run depmod; busybox's does the same.
+	busybox depmod -b "$vm/kernel.new" "$kver" || return 1
+	mv "$vm/kernel.new" "$vm/kernel" && rm -rf "$vm/pkgs"
+	kernel=$vm/kernel/boot/vmlinuz-$kver moddir=$vm/kernel/lib/modules
+}
+
+# Print the modules to insmod for the given names, dependencies first, as
+# paths relative to $moddir/$kver.
+module_order() {
+	local dep=$moddir/$kver/modules.dep
+	declare -A path=() done=()
+	local line m
+	while IFS= read -r line; do
+		m=${line%%:*}
+		m=${m##*/}
+		m=${m%%.ko*}
+		path[${m//-/_}]=$line
+	done <"$dep"
+	visit() {
+		local name=${1//-/_} entry d
+		[ -n "${done[$name]:-}" ] && return 0
+		entry=${path[$name]:-}
+		[ -n "$entry" ] || { say "module $1 is not in $dep"; return 1; }
+		done[$name]=1
+		for d in ${entry#*:}; do
+			d=${d##*/}
+			visit "${d%%.ko*}" || return 1
+		done
+		echo "${entry%%:*}"
+	}
+	for m in "$@"; do
+		visit "$m" || return 1
+	done
+}
+
+# The initramfs: busybox-static, the modules, tests/vm/init. Rebuilt when
+# the hash of those inputs changes.
+build_initrd() {
+	local mods m sum stage=$vm/initrd.d
+	mods=$(module_order "${INITRD_MODULES[@]}") || return 1
+	sum=$({
+		echo "$kver"
+		sha256sum /bin/busybox "$here/init"
+		for m in $mods; do sha256sum "$moddir/$kver/$m"; done
+	} | sha256sum | cut -d' ' -f1)
+	if [ -f "$vm/initrd.img" ] && [ "$(cat "$vm/initrd.sum" 2>/dev/null)" = "$sum" ]; then
+		say "boot image is up to date ($vm/initrd.img)"
+		return 0
+	fi
+	say "building the boot image ($kver: ${mods//$'\n'/ })"
+	rm -rf "$stage" && mkdir -p "$stage"/{bin,dev,modules} || return 1
+	install -m 0755 /bin/busybox "$stage/bin/busybox" &&
+		install -m 0755 "$here/init" "$stage/init" &&
+		mknod -m 0600 "$stage/dev/console" c 5 1 || return 1
+	: >"$stage/modules.load"
+	for m in $mods; do
+		case $m in
+		*.ko) cp "$moddir/$kver/$m" "$stage/modules/" ;;
+		*.ko.xz) xz -dc "$moddir/$kver/$m" >"$stage/modules/$(basename "$m" .xz)" ;;
+		*.ko.zst) zstd -qdc "$moddir/$kver/$m" >"$stage/modules/$(basename "$m" .zst)" ;;
+		*) false ;;
+		esac || { say "cannot copy module $m"; return 1; }
+		m=${m##*/}
+		echo "${m%.ko*}.ko" >>"$stage/modules.load"
+	done
+	(cd "$stage" && find . | LC_ALL=C sort | busybox cpio -o -H newc -R 0:0 2>/dev/null) \
+		>"$vm/initrd.img.new" || return 1
+	mv "$vm/initrd.img.new" "$vm/initrd.img" && echo "$sum" >"$vm/initrd.sum" &&
+		rm -rf "$stage"
+}
+
+# hrun, the probe and the test rootfs, as run-all.sh builds them; make is a
+# no-op when they are up to date.
+build_hrun() {
+	make -C "$build" -j"$(nproc)" src/hrun tests/fixtures/probe >"$vm/build.log" 2>&1 || {
+		tail -n 30 "$vm/build.log" >&2
+		return 1
+	}
+	if [ ! -x "$build/fixtures/rootfs/probe" ] ||
+		[ "$build/tests/fixtures/probe" -nt "$build/fixtures/rootfs/probe" ]; then
+		"$top/tests/fixtures/make-rootfs.sh" "$build/fixtures/rootfs" "$build/tests/fixtures/probe" \
+			>>"$vm/build.log" 2>&1 || {
+			tail -n 30 "$vm/build.log" >&2
+			return 1
+		}
+	fi
+}
+
+check_path() {
+	case $1 in
+	*[[:space:]]*) lane_failed "path with white space not supported: $1" ;;
+	esac
+}
+
+# The guest reads its settings from the share.
+write_settings() {
+	{
+		printf 'HRUN_VM_TOP=%q\n' "$top"
+		printf 'HRUN_VM_BUILD=%q\n' "$build"
+		printf 'HRUN_VM_TESTS=%q\n' "$tests"
+		printf 'HRUN_VM_MODULES=%q\n' "$moddir"
+		printf 'HRUN_VM_APPARMOR=%q\n' "$(ls -1 "$top"/contrib/apparmor/* 2>/dev/null | tr '\n' ' ')"
+		printf 'HRUN_VM_DEBUG=%q\n' "$debug"
+		# Leave the watchdog time to boot and to report.
+		printf 'HRUN_VM_BATS_TIMEOUT=%q\n' "$((watchdog > 180 ? watchdog - 60 : watchdog))"
+	} >"$vm/guest.env"
+}
+
+boot() {
+	local append="console=ttyS0 panic=-1 mitigations=off hrun.stage2=$here/guest.sh hrun.env=$vm/guest.env"
+	if [ "$debug" = 1 ]; then
+		append="$append loglevel=7 hrun.debug=1"
+	else
+		append="$append loglevel=4"
+	fi
+	rm -f "$vm/console.log" "$vm/tap.raw" "$vm/scratch.img"
+	# /tmp of the guest: a fresh ext4, sparse, gone after the run.
+	truncate -s 8G "$vm/scratch.img" &&
+		mkfs.ext4 -q -F -L hrun-vm-tmp "$vm/scratch.img" ||
+		lane_failed "making the scratch disk failed"
+	: >"$vm/console.log"
+	: >"$vm/tap.raw"
+	say "booting $kernel (${mem} MiB, $smp CPUs, watchdog ${watchdog}s)"
+	timeout --kill-after=10 "$watchdog" \
+		qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$mem" -smp "$smp" \
+		-nodefaults -no-user-config -display none -no-reboot \
+		-kernel "$kernel" -initrd "$vm/initrd.img" -append "$append" \
+		-serial "file:$vm/console.log" -serial "file:$vm/tap.raw" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
+		-drive "file=$vm/scratch.img,format=raw,if=virtio,cache=unsafe" \
+		</dev/null >"$vm/qemu.log" 2>&1 &
+	qemu_pid=$!
+	if [ "${HRUN_VM_CONSOLE:-0}" = 1 ]; then
+		tail -n +1 -F -s 0.5 --pid="$qemu_pid" "$vm/console.log" 2>/dev/null | tr -d '\r' >&2 &
+	fi
+	# The TAP as it arrives.
+	tail -n +1 -F -s 0.5 --pid="$qemu_pid" "$vm/tap.raw" 2>/dev/null | tr -d '\r' >>"$tap_out" &
+	follower=$!
+	wait "$qemu_pid"
+	qemu_rc=$?
+	wait "$follower"
+	rm -f "$vm/scratch.img"
+}
+
+# Was it a complete run? Anything else fails the lane, loudly.
+verify() {
+	local plan results console
+	console=$(tr -d '\r' <"$vm/console.log")
+	if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
+		show_console
+		lane_failed "watchdog: the guest was killed after ${watchdog}s"
+	fi
+	if grep -q 'HRUN-VM-FAIL' <<<"$console"; then
+		show_console
+		lane_failed "$(grep -m1 'HRUN-VM-FAIL' <<<"$console" | sed 's/.*HRUN-VM-FAIL: //')"
+	fi
+	if grep -q 'Kernel panic' <<<"$console"; then
+		show_console
+		lane_failed "kernel panic: $(grep -m1 'Kernel panic' <<<"$console")"
+	fi
+	if [ "$qemu_rc" -ne 0 ]; then
+		show_console
+		cat "$vm/qemu.log" >&2
+		lane_failed "qemu exited with status $qemu_rc"
+	fi
+	if ! grep -q 'HRUN-VM-DONE' <<<"$console"; then
+		show_console
+		lane_failed "the guest stopped before the suite finished"
+	fi
+	if grep -qE 'Oops|BUG:|general protection fault' <<<"$console"; then
+		show_console 120
+		lane_failed "kernel oops or BUG during the run: $(grep -m1 -E 'Oops|BUG:|general protection fault' <<<"$console")"
+	fi
+	plan=$(tr -d '\r' <"$vm/tap.raw" | sed -n 's/^1\.\.\([0-9]*\).*/\1/p' | head -n1)
+	if [ -z "$plan" ]; then
+		show_console
+		lane_failed "no TAP plan from bats ($(grep -m1 'HRUN-VM-DONE' <<<"$console"))"
+	fi
+	results=$(tr -d '\r' <"$vm/tap.raw" | grep -cE '^(ok|not ok) ')
+	if [ "$results" -lt "$plan" ]; then
+		show_console
+		lane_failed "only $results of $plan tests reported ($(grep -m1 'HRUN-VM-DONE' <<<"$console"))"
+	fi
+	bats_rc=$(sed -n 's/.*HRUN-VM-DONE bats=\([0-9]*\).*/\1/p' <<<"$console" | head -n1)
+	if [ "$bats_rc" = 124 ] || [ "$bats_rc" = 137 ]; then
+		show_console
+		lane_failed "bats timed out in the guest (HRUN_VM_TIMEOUT=$watchdog)"
+	fi
+	if grep -q 'HRUN-VM-LEFTOVER' <<<"$console"; then
+		say "warning: the suite left these behind in the guest:"
+		grep 'HRUN-VM-LEFTOVER' <<<"$console" | sed 's/.*HRUN-VM-LEFTOVER: /   | /' >&2
+	fi
+}
+
+[ "$(id -u)" -eq 0 ] || { echo "vm: must run as root" >&2; exit 1; }
+if [ "$tap_out" != /dev/stdout ]; then
+	: >"$tap_out" || exit 1
+fi
+mkdir -p "$vm" || exit 1
+exec 9>"$vm/lock"
+flock -n 9 || lane_failed "another run holds $vm/lock"
+rm -f "$vm/tap.raw" "$vm/console.log"
+for p in "$top" "$build" "$here" $tests; do check_path "$p"; done
+install_packages || lane_failed "installing ${PACKAGES[*]} failed"
+find_kernel || lane_failed "no guest kernel: apt-get download of linux-image-amd64's kernel failed"
+build_initrd || lane_failed "building the boot image failed"
+build_hrun || lane_failed "building hrun, the probe or the test rootfs failed (log: $vm/build.log)"
+write_settings
+prepared=$SECONDS
+boot
+verify
+say "guest ran $((SECONDS - prepared))s, lane took $((SECONDS - start))s; bats exited $bats_rc"
+[ "$bats_rc" = 0 ]
