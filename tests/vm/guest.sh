@@ -54,9 +54,9 @@ mounts() {
 }
 
 network() {
-	hostname hrun-vm
+	busybox hostname hrun-vm
 	echo hrun-vm >/etc/hostname
-	ip link set lo up || fail "bring lo up"
+	busybox ip link set lo up || fail "bring lo up"
 }
 
 # Enable every controller for the children of the root and move this shell
@@ -77,7 +77,7 @@ apparmor() {
 	local p
 	[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] ||
 		fail "AppArmor is not enabled in the guest kernel"
-	for p in $HRUN_VM_APPARMOR; do
+	for p in "${HRUN_VM_APPARMOR[@]}"; do
 		apparmor_parser -r -W "$p" || fail "apparmor_parser could not load $p"
 		echo "AppArmor profile loaded: $p"
 	done
@@ -91,10 +91,10 @@ run_suite() {
 	export HRUN_TEST_CGROUP_PARENT=/hrun-test
 	export HRUN_TEST_LANE=vm
 	cd "$HRUN_VM_TOP" || fail "cd $HRUN_VM_TOP"
-	echo "running: bats --tap $HRUN_VM_TESTS"
+	echo "running: bats --tap ${HRUN_VM_TESTS[*]}"
 	# A hung test must not outlive the watchdog's patience for the summary.
 	timeout --kill-after=10 "${HRUN_VM_BATS_TIMEOUT:-1700}" \
-		bats --tap $HRUN_VM_TESTS >/dev/ttyS1 2>&1
+		bats --tap "${HRUN_VM_TESTS[@]}" >/dev/ttyS1 2>&1
 	rc=$?
 	echo "HRUN-VM-DONE bats=$rc"
 }
@@ -102,7 +102,7 @@ run_suite() {
 # What the suite left behind is reported; run.sh shows it as a warning.
 leftovers() {
 	local d
-	for d in $(find /sys/fs/cgroup/hrun-test -mindepth 1 -type d 2>/dev/null); do
+	find /sys/fs/cgroup/hrun-test -mindepth 1 -type d 2>/dev/null | while read -r d; do
 		echo "HRUN-VM-LEFTOVER: cgroup ${d#/sys/fs/cgroup}"
 	done
 }
@@ -119,12 +119,12 @@ env_file=""
 for arg in $(cat /proc/cmdline); do
 	case $arg in hrun.env=*) env_file=${arg#hrun.env=} ;; esac
 done
-[ -n "$env_file" ] && [ -f "$env_file" ] || fail "no settings file (hrun.env=$env_file)"
+[ -f "$env_file" ] || fail "no settings file (hrun.env=$env_file)"
 # shellcheck source=/dev/null
 . "$env_file"
 [ "${HRUN_VM_DEBUG:-0}" = 1 ] && set -x
 mounts
-echo "stage 2: kernel $(uname -r), $(nproc) CPUs, $(free -m | awk '/^Mem:/ {print $2}') MiB"
+echo "stage 2: kernel $(uname -r), $(nproc) CPUs, $(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo) MiB"
 network
 cgroups
 apparmor

@@ -24,6 +24,10 @@
 #   HRUN_VM_TIMEOUT    watchdog: seconds before a guest is killed (1200)
 #   HRUN_VM_MEM        guest memory in MiB (2048)
 #   HRUN_VM_SMP        guest CPUs (2)
+#   HRUN_VM_ACCEL      qemu's -accel (tcg,thread=multi; kvm where it works)
+#   HRUN_VM_APPARMOR   AppArmor profiles the guest loads with apparmor_parser
+#                      before the suite, space separated (default:
+#                      contrib/apparmor/hrun-default when it exists)
 #   HRUN_VM_CONSOLE=1  copy the guest's console to stderr as it runs
 #   HRUN_VM_DEBUG=1    trace the guest's init scripts (set -x), full kernel log
 #
@@ -35,20 +39,34 @@ top=$(cd "$here/../.." && pwd)
 build=${HRUN_BUILD_DIR:-$top/build}
 build=$(cd "$build" 2>/dev/null && pwd || echo "$build")
 vm=$build/vm
-tests=${HRUN_VM_TESTS:-$top/tests/integration}
+tests=()
+for t in ${HRUN_VM_TESTS:-$top/tests/integration}; do
+	tests+=("$(realpath -m "$t")")
+done
 watchdog=${HRUN_VM_TIMEOUT:-1200}
 mem=${HRUN_VM_MEM:-2048}
 smp=${HRUN_VM_SMP:-2}
 debug=${HRUN_VM_DEBUG:-0}
+accel=${HRUN_VM_ACCEL:-tcg,thread=multi}
+apparmor=()
+if [ -n "${HRUN_VM_APPARMOR+set}" ]; then
+	for p in $HRUN_VM_APPARMOR; do apparmor+=("$(realpath -m "$p")"); done
+elif [ -f "$top/contrib/apparmor/hrun-default" ]; then
+	apparmor=("$top/contrib/apparmor/hrun-default")
+fi
 
 # Modules the initramfs loads (with their dependencies, from modules.dep):
 # the 9p share, the overlay root, the ext4 scratch disk.
 INITRD_MODULES=(virtio_pci 9pnet_virtio 9p overlay virtio_blk crc32c_generic ext4)
 PACKAGES=(qemu-system-x86 busybox-static bats jq apparmor e2fsprogs coreutils)
 
-tap_out=/dev/stdout
 [ $# -le 1 ] || { echo "usage: $0 [TAP-FILE]" >&2; exit 2; }
-[ $# -eq 1 ] && tap_out=$1
+# The TAP goes to fd 3: the file, or a copy of stdout (sharing its offset).
+if [ $# -eq 1 ]; then
+	exec 3>"$1" || exit 1
+else
+	exec 3>&1
+fi
 start=$SECONDS
 
 say() {
@@ -59,19 +77,22 @@ say() {
 lane_failed() {
 	local raw=$vm/tap.raw n
 	say "FAILED: $*"
-	if [ -s "$raw" ] && grep -q '^1\.\.' "$raw"; then
+	if [ -n "${booted:-}" ] && grep -q '^1\.\.' "$raw"; then
 		n=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$raw" | head -n1)
-		echo "not ok $((n + 1)) vm lane: $*" >>"$tap_out"
+		echo "not ok $((n + 1)) vm lane: $*" >&3
 	else
-		printf '1..1\nnot ok 1 vm lane: %s\n' "$*" >>"$tap_out"
+		printf '1..1\nnot ok 1 vm lane: %s\n' "$*" >&3
 	fi
 	exit 1
 }
 
+# The end of the console before the guest's closing dmesg dump.
 show_console() {
+	[ -s "$vm/qemu.log" ] && sed 's/^/   qemu: /' "$vm/qemu.log" >&2
 	[ -s "$vm/console.log" ] || { say "the guest wrote nothing on its console"; return; }
 	say "last lines of the guest's console ($vm/console.log):"
-	tail -n "${1:-60}" "$vm/console.log" | tr -d '\r' | sed 's/^/   | /' >&2
+	tr -d '\r' <"$vm/console.log" | sed '/^---- guest dmesg ----$/,$d' | tail -n 60 |
+		sed 's/^/   | /' >&2
 }
 
 install_packages() {
@@ -132,30 +153,30 @@ find_kernel() {
 
 # Print the modules to insmod for the given names, dependencies first, as
 # paths relative to $moddir/$kver.
+declare -A mod_entry=() mod_seen=()
+module_visit() {
+	local name=${1//-/_} entry d
+	[ -n "${mod_seen[$name]:-}" ] && return 0
+	entry=${mod_entry[$name]:-}
+	[ -n "$entry" ] || { say "module $1 is not in $moddir/$kver/modules.dep"; return 1; }
+	mod_seen[$name]=1
+	for d in ${entry#*:}; do
+		d=${d##*/}
+		module_visit "${d%%.ko*}" || return 1
+	done
+	echo "${entry%%:*}"
+}
+
 module_order() {
-	local dep=$moddir/$kver/modules.dep
-	declare -A path=() done=()
 	local line m
 	while IFS= read -r line; do
 		m=${line%%:*}
 		m=${m##*/}
 		m=${m%%.ko*}
-		path[${m//-/_}]=$line
-	done <"$dep"
-	visit() {
-		local name=${1//-/_} entry d
-		[ -n "${done[$name]:-}" ] && return 0
-		entry=${path[$name]:-}
-		[ -n "$entry" ] || { say "module $1 is not in $dep"; return 1; }
-		done[$name]=1
-		for d in ${entry#*:}; do
-			d=${d##*/}
-			visit "${d%%.ko*}" || return 1
-		done
-		echo "${entry%%:*}"
-	}
+		mod_entry[${m//-/_}]=$line
+	done <"$moddir/$kver/modules.dep"
 	for m in "$@"; do
-		visit "$m" || return 1
+		module_visit "$m" || return 1
 	done
 }
 
@@ -218,14 +239,18 @@ check_path() {
 	esac
 }
 
+quoted() {
+	[ $# -eq 0 ] || printf '%q ' "$@"
+}
+
 # The guest reads its settings from the share.
 write_settings() {
 	{
 		printf 'HRUN_VM_TOP=%q\n' "$top"
 		printf 'HRUN_VM_BUILD=%q\n' "$build"
-		printf 'HRUN_VM_TESTS=%q\n' "$tests"
+		printf 'HRUN_VM_TESTS=(%s)\n' "$(quoted "${tests[@]}")"
 		printf 'HRUN_VM_MODULES=%q\n' "$moddir"
-		printf 'HRUN_VM_APPARMOR=%q\n' "$(ls -1 "$top"/contrib/apparmor/* 2>/dev/null | tr '\n' ' ')"
+		printf 'HRUN_VM_APPARMOR=(%s)\n' "$(quoted "${apparmor[@]}")"
 		printf 'HRUN_VM_DEBUG=%q\n' "$debug"
 		# Leave the watchdog time to boot and to report.
 		printf 'HRUN_VM_BATS_TIMEOUT=%q\n' "$((watchdog > 180 ? watchdog - 60 : watchdog))"
@@ -246,21 +271,22 @@ boot() {
 		lane_failed "making the scratch disk failed"
 	: >"$vm/console.log"
 	: >"$vm/tap.raw"
+	booted=1
 	say "booting $kernel (${mem} MiB, $smp CPUs, watchdog ${watchdog}s)"
 	timeout --kill-after=10 "$watchdog" \
-		qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$mem" -smp "$smp" \
+		qemu-system-x86_64 -accel "$accel" -cpu max -m "$mem" -smp "$smp" \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-kernel "$kernel" -initrd "$vm/initrd.img" -append "$append" \
 		-serial "file:$vm/console.log" -serial "file:$vm/tap.raw" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
 		-drive "file=$vm/scratch.img,format=raw,if=virtio,cache=unsafe" \
-		</dev/null >"$vm/qemu.log" 2>&1 &
+		</dev/null >"$vm/qemu.log" 2>&1 3>&- &
 	qemu_pid=$!
 	if [ "${HRUN_VM_CONSOLE:-0}" = 1 ]; then
 		tail -n +1 -F -s 0.5 --pid="$qemu_pid" "$vm/console.log" 2>/dev/null | tr -d '\r' >&2 &
 	fi
 	# The TAP as it arrives.
-	tail -n +1 -F -s 0.5 --pid="$qemu_pid" "$vm/tap.raw" 2>/dev/null | tr -d '\r' >>"$tap_out" &
+	tail -n +1 -F -s 0.5 --pid="$qemu_pid" "$vm/tap.raw" 2>/dev/null | tr -d '\r' >&3 &
 	follower=$!
 	wait "$qemu_pid"
 	qemu_rc=$?
@@ -268,65 +294,52 @@ boot() {
 	rm -f "$vm/scratch.img"
 }
 
-# Was it a complete run? Anything else fails the lane, loudly.
+# Was it a complete run? Anything else fails the lane, loudly, with the
+# console shown.
 verify() {
-	local plan results console
+	local console tap plan results oops failure
 	console=$(tr -d '\r' <"$vm/console.log")
+	tap=$(tr -d '\r' <"$vm/tap.raw")
+	bats_rc=$(sed -n 's/^HRUN-VM-DONE bats=\([0-9]*\).*/\1/p' <<<"$console" | head -n1)
+	plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' <<<"$tap" | head -n1)
+	results=$(grep -cE '^(ok|not ok) ' <<<"$tap")
+	oops=$(grep -m1 -E 'Kernel panic|Oops|BUG:|general protection fault' <<<"$console")
 	if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
+		failure="watchdog: the guest was killed after ${watchdog}s (HRUN_VM_TIMEOUT)"
+	elif grep -q '^HRUN-VM-FAIL' <<<"$console"; then
+		failure=$(grep -m1 '^HRUN-VM-FAIL' <<<"$console" | sed 's/^HRUN-VM-FAIL: //')
+	elif [ -n "$oops" ]; then
+		failure="kernel: $oops"
+	elif [ "$qemu_rc" -ne 0 ]; then
+		failure="qemu exited with status $qemu_rc"
+	elif [ -z "$bats_rc" ]; then
+		failure="the guest stopped before the suite finished"
+	elif [ "$bats_rc" -eq 124 ] || [ "$bats_rc" -eq 137 ]; then
+		failure="bats timed out in the guest (HRUN_VM_TIMEOUT=$watchdog)"
+	elif [ -z "$plan" ]; then
+		failure="no TAP plan from bats (exit status $bats_rc)"
+	elif [ "$results" -lt "$plan" ]; then
+		failure="only $results of $plan tests reported (bats exit status $bats_rc)"
+	else
+		failure=""
+	fi
+	if [ -n "$failure" ]; then
 		show_console
-		lane_failed "watchdog: the guest was killed after ${watchdog}s"
+		lane_failed "$failure"
 	fi
-	if grep -q 'HRUN-VM-FAIL' <<<"$console"; then
-		show_console
-		lane_failed "$(grep -m1 'HRUN-VM-FAIL' <<<"$console" | sed 's/.*HRUN-VM-FAIL: //')"
-	fi
-	if grep -q 'Kernel panic' <<<"$console"; then
-		show_console
-		lane_failed "kernel panic: $(grep -m1 'Kernel panic' <<<"$console")"
-	fi
-	if [ "$qemu_rc" -ne 0 ]; then
-		show_console
-		cat "$vm/qemu.log" >&2
-		lane_failed "qemu exited with status $qemu_rc"
-	fi
-	if ! grep -q 'HRUN-VM-DONE' <<<"$console"; then
-		show_console
-		lane_failed "the guest stopped before the suite finished"
-	fi
-	if grep -qE 'Oops|BUG:|general protection fault' <<<"$console"; then
-		show_console 120
-		lane_failed "kernel oops or BUG during the run: $(grep -m1 -E 'Oops|BUG:|general protection fault' <<<"$console")"
-	fi
-	plan=$(tr -d '\r' <"$vm/tap.raw" | sed -n 's/^1\.\.\([0-9]*\).*/\1/p' | head -n1)
-	if [ -z "$plan" ]; then
-		show_console
-		lane_failed "no TAP plan from bats ($(grep -m1 'HRUN-VM-DONE' <<<"$console"))"
-	fi
-	results=$(tr -d '\r' <"$vm/tap.raw" | grep -cE '^(ok|not ok) ')
-	if [ "$results" -lt "$plan" ]; then
-		show_console
-		lane_failed "only $results of $plan tests reported ($(grep -m1 'HRUN-VM-DONE' <<<"$console"))"
-	fi
-	bats_rc=$(sed -n 's/.*HRUN-VM-DONE bats=\([0-9]*\).*/\1/p' <<<"$console" | head -n1)
-	if [ "$bats_rc" = 124 ] || [ "$bats_rc" = 137 ]; then
-		show_console
-		lane_failed "bats timed out in the guest (HRUN_VM_TIMEOUT=$watchdog)"
-	fi
-	if grep -q 'HRUN-VM-LEFTOVER' <<<"$console"; then
+	if grep -q '^HRUN-VM-LEFTOVER' <<<"$console"; then
 		say "warning: the suite left these behind in the guest:"
-		grep 'HRUN-VM-LEFTOVER' <<<"$console" | sed 's/.*HRUN-VM-LEFTOVER: /   | /' >&2
+		sed -n 's/^HRUN-VM-LEFTOVER: /   | /p' <<<"$console" >&2
 	fi
 }
 
 [ "$(id -u)" -eq 0 ] || { echo "vm: must run as root" >&2; exit 1; }
-if [ "$tap_out" != /dev/stdout ]; then
-	: >"$tap_out" || exit 1
-fi
 mkdir -p "$vm" || exit 1
 exec 9>"$vm/lock"
 flock -n 9 || lane_failed "another run holds $vm/lock"
-rm -f "$vm/tap.raw" "$vm/console.log"
-for p in "$top" "$build" "$here" $tests; do check_path "$p"; done
+for p in "$top" "$build" "$here"; do check_path "$p"; done
+[ -f "$build/Makefile" ] ||
+	lane_failed "$build is not a configured build directory: run tests/run-all.sh, or ./autogen.sh and configure there"
 install_packages || lane_failed "installing ${PACKAGES[*]} failed"
 find_kernel || lane_failed "no guest kernel: apt-get download of linux-image-amd64's kernel failed"
 build_initrd || lane_failed "building the boot image failed"
