@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 
 #include "cleanup.h"
 #include "safepath.h"
@@ -59,11 +61,18 @@ bool hrun_ns_joins_any(const struct hrun_spec *spec)
 static int open_join(const struct hrun_namespace *ns, struct hrun_ns_join *joins,
 		     struct hrun_error *err)
 {
-	int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking: a FIFO named in the config must not hang us. */
+	int fd = open(ns->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct statfs sfs;
 
 	if (fd < 0)
 		return hrun_error_errno(err, "open %s namespace \"%s\"", hrun_ns_type_name(ns->type),
 					ns->path);
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != NSFS_MAGIC) {
+		close(fd);
+		return hrun_error_plain(err, EINVAL, "%s namespace \"%s\" is not a namespace file",
+					hrun_ns_type_name(ns->type), ns->path);
+	}
 	joins->fds[joins->n] = fd;
 	joins->types[joins->n] = ns->type;
 	joins->n++;

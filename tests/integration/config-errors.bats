@@ -261,3 +261,9 @@ refused_with() {
 	update_config '.mounts += [{"destination": "/tmp", "type": "no-such-fs", "source": "x"}]'
 	refused 'no-such-fs' '"/tmp"' "No such device"
 }
+
+@test "hostile path: a namespace path naming a FIFO is refused without hanging" {
+	mkfifo "$BUNDLE/netns-fifo"
+	update_config ".linux.namespaces |= map(if .type == \"network\" then .path = \"$BUNDLE/netns-fifo\" else . end)"
+	refused "network namespace" "is not a namespace file"
+}
