@@ -139,6 +139,7 @@ struct v1_op {
 	const struct hrun_cgroup *cg;
 	pid_t pid;
 	struct hrun_error *err;
+	bool failed;	/* removal goes on over every hierarchy */
 };
 
 static int read_line(const char *path, char *buf, size_t len)
@@ -338,7 +339,9 @@ static int v1_remove(const char *hier, void *data)
 	char dir[4096];
 
 	snprintf(dir, sizeof(dir), "%s%s", hier, op->cg->path);
-	return remove_dir(dir, op->err);
+	if (remove_dir(dir, op->err) < 0)
+		op->failed = true;
+	return 0;
 }
 
 int hrun_cgroup_destroy(struct hrun_cgroup *cg, struct hrun_error *err)
@@ -354,7 +357,7 @@ int hrun_cgroup_destroy(struct hrun_cgroup *cg, struct hrun_error *err)
 	}
 	if (cg->mode != HRUN_CGROUP_UNIFIED) {
 		struct v1_op op = { .cg = cg, .err = err };
-		if (for_each_v1(v1_remove, &op) < 0)
+		if (for_each_v1(v1_remove, &op) < 0 || op.failed)
 			r = -1;
 	}
 	return r;

@@ -103,7 +103,7 @@ run_suite() {
 leftovers() {
 	local d
 	find /sys/fs/cgroup/hrun-test -mindepth 1 -type d 2>/dev/null | while read -r d; do
-		echo "HRUN-VM-LEFTOVER: cgroup ${d#/sys/fs/cgroup}"
+		echo "HRUN-VM-LEFTOVER: cgroup ${d#/sys/fs/cgroup} ($(grep populated "$d/cgroup.events"))"
 	done
 }
 
