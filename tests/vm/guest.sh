@@ -7,7 +7,8 @@
 #
 # The run's settings come from the file named by hrun.env= on the kernel
 # command line (written by run.sh): HRUN_VM_TOP, HRUN_VM_BUILD, HRUN_VM_TESTS,
-# HRUN_VM_MODULES, HRUN_VM_APPARMOR (profiles to load), HRUN_VM_DEBUG.
+# HRUN_VM_MODULES, HRUN_VM_APPARMOR (profiles to load), HRUN_VM_DEBUG,
+# HRUN_VM_SHELL (a shell on the console instead of the suite).
 #
 # On the console: "HRUN-VM-FAIL: <what>" when the setup failed, and
 # "HRUN-VM-DONE bats=<status>" when the suite ran to its end.
@@ -83,14 +84,26 @@ apparmor() {
 	done
 }
 
-run_suite() {
-	local rc
-	stty -F /dev/ttyS1 raw -echo 2>/dev/null
+# What tests/run-all.sh sets on the host, and where the tests run.
+suite_env() {
 	export HRUN=$HRUN_VM_BUILD/src/hrun
 	export HRUN_TEST_ROOTFS=$HRUN_VM_BUILD/fixtures/rootfs
 	export HRUN_TEST_CGROUP_PARENT=/hrun-test
 	export HRUN_TEST_LANE=vm
 	cd "$HRUN_VM_TOP" || fail "cd $HRUN_VM_TOP"
+}
+
+# HRUN_VM_SHELL=1: an interactive shell on the console instead of the suite.
+shell() {
+	echo "HRUN_VM_SHELL: the suite's environment is set; run e.g."
+	echo "  bats ${HRUN_VM_TESTS[*]}"
+	echo "exit (or Ctrl-D) powers the guest off"
+	setsid -c bash -i </dev/ttyS0 >/dev/ttyS0 2>&1
+}
+
+run_suite() {
+	local rc
+	stty -F /dev/ttyS1 raw -echo 2>/dev/null
 	echo "running: bats --tap ${HRUN_VM_TESTS[*]}"
 	# A hung test must not outlive the watchdog's patience for the summary.
 	timeout --kill-after=10 "${HRUN_VM_BATS_TIMEOUT:-1700}" \
@@ -128,6 +141,11 @@ echo "stage 2: kernel $(uname -r), $(nproc) CPUs, $(awk '/^MemTotal:/ { print in
 network
 cgroups
 apparmor
+suite_env
+if [ "${HRUN_VM_SHELL:-0}" = 1 ]; then
+	shell
+	power_off
+fi
 run_suite
 leftovers
 kernel_log

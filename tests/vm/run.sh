@@ -30,6 +30,9 @@
 #                      contrib/apparmor/hrun-default when it exists)
 #   HRUN_VM_CONSOLE=1  copy the guest's console to stderr as it runs
 #   HRUN_VM_DEBUG=1    trace the guest's init scripts (set -x), full kernel log
+#   HRUN_VM_SHELL=1    debugging: instead of the suite, an interactive shell on
+#                      the guest's console (this terminal), with the suite's
+#                      environment; no TAP, exit status 0
 #
 # Inside the guest the suite sees HRUN, HRUN_TEST_ROOTFS,
 # HRUN_TEST_CGROUP_PARENT=/hrun-test as on the host, and HRUN_TEST_LANE=vm.
@@ -47,6 +50,7 @@ watchdog=${HRUN_VM_TIMEOUT:-1200}
 mem=${HRUN_VM_MEM:-2048}
 smp=${HRUN_VM_SMP:-2}
 debug=${HRUN_VM_DEBUG:-0}
+shell=${HRUN_VM_SHELL:-0}
 accel=${HRUN_VM_ACCEL:-tcg,thread=multi}
 apparmor=()
 if [ -n "${HRUN_VM_APPARMOR+set}" ]; then
@@ -252,6 +256,7 @@ write_settings() {
 		printf 'HRUN_VM_MODULES=%q\n' "$moddir"
 		printf 'HRUN_VM_APPARMOR=(%s)\n' "$(quoted "${apparmor[@]}")"
 		printf 'HRUN_VM_DEBUG=%q\n' "$debug"
+		printf 'HRUN_VM_SHELL=%q\n' "$shell"
 		# Leave the watchdog time to boot and to report.
 		printf 'HRUN_VM_BATS_TIMEOUT=%q\n' "$((watchdog > 180 ? watchdog - 60 : watchdog))"
 	} >"$vm/guest.env"
@@ -259,6 +264,7 @@ write_settings() {
 
 boot() {
 	local append="console=ttyS0 panic=-1 mitigations=off hrun.stage2=$here/guest.sh hrun.env=$vm/guest.env"
+	local qemu
 	if [ "$debug" = 1 ]; then
 		append="$append loglevel=7 hrun.debug=1"
 	else
@@ -272,14 +278,20 @@ boot() {
 	: >"$vm/console.log"
 	: >"$vm/tap.raw"
 	booted=1
+	# The first serial port is the console, the second carries the TAP.
+	qemu=(qemu-system-x86_64 -accel "$accel" -cpu max -m "$mem" -smp "$smp"
+		-nodefaults -no-user-config -display none -no-reboot
+		-kernel "$kernel" -initrd "$vm/initrd.img" -append "$append"
+		-virtfs "local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap"
+		-drive "file=$vm/scratch.img,format=raw,if=virtio,cache=unsafe")
 	say "booting $kernel (${mem} MiB, $smp CPUs, watchdog ${watchdog}s)"
-	timeout --kill-after=10 "$watchdog" \
-		qemu-system-x86_64 -accel "$accel" -cpu max -m "$mem" -smp "$smp" \
-		-nodefaults -no-user-config -display none -no-reboot \
-		-kernel "$kernel" -initrd "$vm/initrd.img" -append "$append" \
+	if [ "$shell" = 1 ]; then
+		"${qemu[@]}" -serial mon:stdio -serial "file:$vm/tap.raw"
+		rm -f "$vm/scratch.img"
+		exit 0
+	fi
+	timeout --kill-after=10 "$watchdog" "${qemu[@]}" \
 		-serial "file:$vm/console.log" -serial "file:$vm/tap.raw" \
-		-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
-		-drive "file=$vm/scratch.img,format=raw,if=virtio,cache=unsafe" \
 		</dev/null >"$vm/qemu.log" 2>&1 3>&- &
 	qemu_pid=$!
 	if [ "${HRUN_VM_CONSOLE:-0}" = 1 ]; then
