@@ -334,12 +334,6 @@ static const struct hrun_policy_rule rules[] = {
 	  "keep hrun's default linux.maskedPaths (or leave the field unset)", rule_masked_paths },
 };
 
-const struct hrun_policy_rule *hrun_policy_rules(size_t *n)
-{
-	*n = sizeof(rules) / sizeof(rules[0]);
-	return rules;
-}
-
 int hrun_policy_apply(struct hrun_spec *spec, enum hrun_hardening level, struct hrun_error *err)
 {
 	char found[512];

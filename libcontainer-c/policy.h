@@ -52,8 +52,6 @@ struct hrun_policy_rule {
 	bool (*broken)(const struct hrun_spec *spec, char *found, size_t len);
 };
 
-const struct hrun_policy_rule *hrun_policy_rules(size_t *n);
-
 /* hrun's masked and read-only paths, filled in where the config is
  * silent and written by `hrun spec`. */
 extern const char *const hrun_default_masked[];

@@ -142,8 +142,6 @@ int hrun_state_write(int dirfd, const struct hrun_state *st, struct hrun_error *
 	hrun_jgen_string(g, st->status);
 	hrun_jgen_key(g, "pid");
 	hrun_jgen_int64(g, st->pid);
-	hrun_jgen_key(g, "pidStart");
-	hrun_jgen_uint64(g, st->pid_start);
 	hrun_jgen_key(g, "bundle");
 	hrun_jgen_string(g, st->bundle);
 	hrun_jgen_key(g, "rootfs");
@@ -193,18 +191,6 @@ int hrun_state_remove(const char *root, const char *id, struct hrun_error *err)
 	if (unlinkat(rootfd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return hrun_error_errno(err, "remove state directory of \"%s\"", id);
 	return 0;
-}
-
-void hrun_state_clear(struct hrun_state *st)
-{
-	free(st->id);
-	free(st->status);
-	free(st->bundle);
-	free(st->rootfs);
-	free(st->created);
-	free(st->cgroup_path);
-	free(st->hardening);
-	memset(st, 0, sizeof(*st));
 }
 
 char *hrun_rfc3339_now(void)

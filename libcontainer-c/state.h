@@ -16,7 +16,6 @@ struct hrun_state {
 	char *id;
 	char *status;	/* creating, created, running, stopped */
 	pid_t pid;
-	unsigned long long pid_start; /* /proc/PID/stat starttime: catches pid reuse */
 	char *bundle;
 	char *rootfs;
 	char *created;	/* RFC 3339 */
@@ -43,8 +42,6 @@ int hrun_state_write(int dirfd, const struct hrun_state *st, struct hrun_error *
 int hrun_state_write_config(int dirfd, const struct hrun_spec *spec, struct hrun_error *err);
 
 int hrun_state_remove(const char *root, const char *id, struct hrun_error *err);
-
-void hrun_state_clear(struct hrun_state *st);
 
 /* "2006-01-02T15:04:05.999999999Z" for now; malloc'd. */
 char *hrun_rfc3339_now(void);
