@@ -363,6 +363,158 @@ int hrun_cgroup_destroy(struct hrun_cgroup *cg, struct hrun_error *err)
 	return r;
 }
 
+int hrun_cgroup_open(const char *path, struct hrun_cgroup *cg, struct hrun_error *err)
+{
+	char dir[4096];
+
+	cg->mode = hrun_cgroup_detect();
+	cg->v2_fd = -1;
+	cg->path = strdup(path);
+	if (!cg->path)
+		return hrun_error_errno(err, "strdup");
+	if (cg->mode == HRUN_CGROUP_UNIFIED || cg->mode == HRUN_CGROUP_HYBRID) {
+		snprintf(dir, sizeof(dir), "%s%s", v2_root(cg->mode), path);
+		cg->v2_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cg->v2_fd < 0 && errno != ENOENT)
+			return hrun_error_errno(err, "open cgroup \"%s\"", dir);
+	}
+	return 0;
+}
+
+/* The directory of CG in the hierarchy that serves CONTROLLER: the unified
+ * one when the cgroup is there and has FILE, else the v1 one. */
+static bool control_file(const struct hrun_cgroup *cg, const char *controller, const char *file,
+			 char *out, size_t len)
+{
+	if (!cg->path || cg->mode == HRUN_CGROUP_NONE)
+		return false;
+	if (cg->mode != HRUN_CGROUP_LEGACY) {
+		snprintf(out, len, "%s%s/%s", v2_root(cg->mode), cg->path, file);
+		if (access(out, F_OK) == 0)
+			return true;
+	}
+	if (cg->mode != HRUN_CGROUP_UNIFIED && controller) {
+		snprintf(out, len, "%s/%s%s/%s", CGROUP_ROOT, controller, cg->path, file);
+		if (access(out, F_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+char *hrun_cgroup_read(const struct hrun_cgroup *cg, const char *controller, const char *file)
+{
+	char path[4400];
+	_cleanup_close_ int fd = -1;
+	char buf[8192];
+	ssize_t n;
+
+	if (!control_file(cg, controller, file, path, sizeof(path)))
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return strdup(buf);
+}
+
+static int write_control(const struct hrun_cgroup *cg, const char *controller, const char *file,
+			 const char *value, struct hrun_error *err)
+{
+	char path[4400];
+	_cleanup_close_ int fd = -1;
+	ssize_t len = (ssize_t)strlen(value);
+
+	if (!control_file(cg, controller, file, path, sizeof(path)))
+		return hrun_error_plain(err, ENOTSUP, "cgroup \"%s\" has no %s", cg->path ? cg->path : "", file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, value, (size_t)len) != len)
+		return hrun_error_errno(err, "write \"%s\"", path);
+	return 0;
+}
+
+int hrun_cgroup_pids(const struct hrun_cgroup *cg, pid_t **pids, size_t *n, struct hrun_error *err)
+{
+	/* Every process sits in the unified cgroup (init was cloned into it,
+	 * exec'd ones too); v1-only hosts: the pids or freezer hierarchy. */
+	static const char *const controllers[] = { "pids", "freezer", "memory", "cpu,cpuacct" };
+	char path[4400];
+	_cleanup_fclose_ FILE *f = NULL;
+	pid_t *v = NULL;
+	size_t count = 0;
+	int pid;
+
+	*pids = NULL;
+	*n = 0;
+	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && !f; i++)
+		if (control_file(cg, controllers[i], "cgroup.procs", path, sizeof(path)))
+			f = fopen(path, "re");
+	if (!f)
+		return hrun_error_plain(err, ENOENT, "cgroup \"%s\" not found", cg->path ? cg->path : "");
+	while (fscanf(f, "%d", &pid) == 1) {
+		pid_t *more = realloc(v, (count + 1) * sizeof(*v));
+		if (!more) {
+			free(v);
+			return hrun_error_errno(err, "read cgroup.procs");
+		}
+		v = more;
+		v[count++] = pid;
+	}
+	*pids = v;
+	*n = count;
+	return 0;
+}
+
+static bool v2_freezable(const struct hrun_cgroup *cg)
+{
+	char path[4400];
+
+	return cg->mode != HRUN_CGROUP_LEGACY && control_file(cg, NULL, "cgroup.freeze", path, sizeof(path));
+}
+
+bool hrun_cgroup_is_frozen(const struct hrun_cgroup *cg)
+{
+	_cleanup_free_ char *v = NULL;
+
+	if (v2_freezable(cg)) {
+		_cleanup_free_ char *events = hrun_cgroup_read(cg, NULL, "cgroup.events");
+		return events && strstr(events, "frozen 1");
+	}
+	v = hrun_cgroup_read(cg, "freezer", "freezer.state");
+	return v && strcmp(v, "FROZEN") == 0;
+}
+
+int hrun_cgroup_freeze(const struct hrun_cgroup *cg, bool frozen, struct hrun_error *err)
+{
+	bool v2 = v2_freezable(cg);
+	int r;
+
+	if (v2)
+		r = write_control(cg, NULL, "cgroup.freeze", frozen ? "1" : "0", err);
+	else
+		r = write_control(cg, "freezer", "freezer.state", frozen ? "FROZEN" : "THAWED", err);
+	if (r < 0)
+		return -1;
+	/* Freezing completes asynchronously: FREEZING on v1, "frozen 0" on
+	 * v2 until every task has stopped. */
+	for (int attempt = 0; attempt < 1000; attempt++) {
+		if (hrun_cgroup_is_frozen(cg) == frozen)
+			return 0;
+		if (!v2 && frozen) {
+			/* The v1 freezer retries only when asked again. */
+			if (write_control(cg, "freezer", "freezer.state", "FROZEN", err) < 0)
+				return -1;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
+	}
+	return hrun_error_plain(err, ETIMEDOUT, "cgroup \"%s\" did not become %s", cg->path,
+				frozen ? "frozen" : "thawed");
+}
+
 void hrun_cgroup_release(struct hrun_cgroup *cg)
 {
 	if (cg->v2_fd >= 0)

@@ -4,6 +4,7 @@
 #ifndef HRUN_CGROUP_H
 #define HRUN_CGROUP_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -35,6 +36,22 @@ int hrun_cgroup_enter_v1(const struct hrun_cgroup *cg, pid_t pid, struct hrun_er
 
 /* Kill what is left and remove the cgroup everywhere. */
 int hrun_cgroup_destroy(struct hrun_cgroup *cg, struct hrun_error *err);
+
+/* An existing container's cgroup at PATH (as hrun_cgroup_create made it). */
+int hrun_cgroup_open(const char *path, struct hrun_cgroup *cg, struct hrun_error *err);
+
+/* The processes in the cgroup (malloc'd array). */
+int hrun_cgroup_pids(const struct hrun_cgroup *cg, pid_t **pids, size_t *n, struct hrun_error *err);
+
+/* Freeze or thaw every process (v2 cgroup.freeze where the unified
+ * hierarchy has the cgroup, else the v1 freezer) and wait until the
+ * kernel reports the new state. */
+int hrun_cgroup_freeze(const struct hrun_cgroup *cg, bool frozen, struct hrun_error *err);
+bool hrun_cgroup_is_frozen(const struct hrun_cgroup *cg);
+
+/* Read one control file of the cgroup (first hierarchy that has it:
+ * unified, then v1 CONTROLLER); malloc'd, trailing newline removed. */
+char *hrun_cgroup_read(const struct hrun_cgroup *cg, const char *controller, const char *file);
 
 void hrun_cgroup_release(struct hrun_cgroup *cg);
 

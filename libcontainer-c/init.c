@@ -14,6 +14,9 @@
 
 #include "caps.h"
 #include "cleanup.h"
+#include "console.h"
+#include "container.h"
+#include "hooks.h"
 #include "devices.h"
 #include "mounts.h"
 #include "namespace.h"
@@ -130,6 +133,80 @@ static int drop_privileges(const struct hrun_process *proc, struct hrun_error *e
 	return hrun_process_set_no_new_privs(proc, err);
 }
 
+/* The pty comes from the container's own devpts; the master goes to
+ * whoever holds the console socket, the peer becomes our stdio and
+ * controlling terminal and /dev/console. */
+static int set_up_console(const struct hrun_init_args *a, int rootfd, struct hrun_error *err)
+{
+	const struct hrun_console_size *size = &a->spec->process->console_size;
+	_cleanup_close_ int master = -1;
+	_cleanup_close_ int peer = -1;
+	_cleanup_free_ char *name = NULL;
+
+	if (a->console_fd < 0)
+		return 0;
+	master = hrun_console_open_pty(rootfd, size->set ? size->height : 0, size->set ? size->width : 0,
+				       &peer, &name, err);
+	if (master < 0)
+		return -1;
+	if (hrun_console_bind_dev_console(rootfd, peer, err) < 0)
+		return -1;
+	if (hrun_console_send(a->console_fd, master, name, err) < 0)
+		return -1;
+	close(a->console_fd);
+	if (setsid() < 0)
+		return hrun_error_errno(err, "setsid");
+	return hrun_console_set_stdio(peer, err);
+}
+
+static bool has_hooks(const struct hrun_hooklist *l)
+{
+	return l->n > 0;
+}
+
+/* The parent runs createRuntime, prestart and createContainer hooks
+ * while we wait with everything mounted but before the pivot. */
+static int run_create_hooks(const struct hrun_init_args *a, struct hrun_error *err)
+{
+	const struct hrun_hooks *h = &a->spec->hooks;
+
+	if (!has_hooks(&h->create_runtime) && !has_hooks(&h->prestart) && !has_hooks(&h->create_container))
+		return 0;
+	if (hrun_sync_send(a->sync_fd, HRUN_SYNC_HOOKS, err) < 0)
+		return -1;
+	return hrun_sync_expect(a->sync_fd, HRUN_SYNC_HOOKS_DONE, "hrun", NULL, err);
+}
+
+/* Block until `start` (or run) opens the exec FIFO for reading, then tell
+ * it we are going. The FIFO is reopened for writing through our O_PATH
+ * fd via the host procfs opened before the pivot: the container's /proc
+ * may be absent or fake. */
+static int wait_for_start(const struct hrun_init_args *a, int procfd, struct hrun_error *err)
+{
+	char path[32];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "self/fd/%d", a->fifo_fd);
+	fd = openat(procfd, path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hrun_error_errno(err, "open exec fifo");
+	if (write(fd, "0", 1) != 1)
+		return hrun_error_errno(err, "write exec fifo");
+	return 0;
+}
+
+static int run_start_hooks(const struct hrun_init_args *a, pid_t host_pid, struct hrun_error *err)
+{
+	_cleanup_free_ char *json = NULL;
+
+	if (!has_hooks(&a->spec->hooks.start_container))
+		return 0;
+	json = hrun_state_json(a->id, "created", host_pid, a->bundle, &a->spec->annotations, false, err);
+	if (!json)
+		return -1;
+	return hrun_hooks_run(&a->spec->hooks.start_container, "startContainer", json, err);
+}
+
 static int unblock_signals(struct hrun_error *err)
 {
 	sigset_t none;
@@ -146,9 +223,14 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	const struct hrun_spec *spec = a->spec;
 	const struct hrun_process *proc = spec->process;
 	_cleanup_close_ int rootfd = -1;
+	_cleanup_close_ int procfd = -1;
 	_cleanup_free_ char *exe = NULL;
+	pid_t host_pid = 0;
 
-	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_MAPS_WRITTEN, "hrun", NULL, err) < 0)
+	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_MAPS_WRITTEN, "hrun", &host_pid, err) < 0)
+		return -1;
+	procfd = hrun_procfs_open("/proc", err);
+	if (procfd < 0)
 		return -1;
 	if (become_userns_root(a, err) < 0)
 		return -1;
@@ -163,10 +245,16 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 		return -1;
 	if (mount_rootfs(a, rootfd, err) < 0)
 		return -1;
+	/* Needs the container's /dev/pts; /dev/console is bound before the
+	 * masked and read-only paths are applied. */
+	if (set_up_console(a, rootfd, err) < 0)
+		return -1;
 	/* Before readonlyPaths make /proc/sys read-only, as runc orders it. */
 	if (set_sysctls(rootfd, spec, err) < 0)
 		return -1;
 	if (protect_paths(spec, rootfd, err) < 0)
+		return -1;
+	if (run_create_hooks(a, err) < 0)
 		return -1;
 	if (hrun_rootfs_enter(rootfd, a->no_pivot, err) < 0)
 		return -1;
@@ -178,15 +266,21 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	if (drop_privileges(proc, err) < 0)
 		return -1;
 	/* After the fds are closed no leaked host fd can serve as the cwd. */
-	if (hrun_process_close_fds_and_chdir(proc, a->sync_fd, a->preserve_fds, err) < 0)
-		return -1;
+	{
+		const int keep[] = { a->sync_fd, a->fifo_fd, procfd };
+		if (hrun_process_close_fds_and_chdir(proc, keep, 3, a->preserve_fds, err) < 0)
+			return -1;
+	}
 	exe = hrun_process_find_exec(proc, err);
 	if (!exe)
 		return -1;
 	hrun_process_set_umask(proc);
 	if (hrun_sync_send(a->sync_fd, HRUN_SYNC_CREATED, err) < 0)
 		return -1;
-	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_START, "hrun", NULL, err) < 0)
+	/* From here `create` may have returned: failures go to stderr too. */
+	if (wait_for_start(a, procfd, err) < 0)
+		return -1;
+	if (run_start_hooks(a, host_pid, err) < 0)
 		return -1;
 	/* The parent blocked these to forward them; the container gets them
 	 * delivered normally. */
@@ -200,6 +294,57 @@ void hrun_init_main(const struct hrun_init_args *a)
 	struct hrun_error err = { 0 };
 
 	init_container(a, &err);
+	/* After create returned nobody reads the socket: say it on stderr,
+	 * which is the container's. */
+	if (!hrun_sync_send_error(a->sync_fd, &err))
+		dprintf(STDERR_FILENO, "hrun: %s\n", err.msg);
+	_exit(127);
+}
+
+/* Same steps as the tail of init_container, for a process that joined an
+ * existing container: no mounts, no pivot, its own privileges. */
+static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
+{
+	const struct hrun_process *proc = a->spec->process;
+	_cleanup_free_ char *exe = NULL;
+
+	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_MAPS_WRITTEN, "hrun", NULL, err) < 0)
+		return -1;
+	if (a->console_fd >= 0) {
+		_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int master = -1;
+		_cleanup_close_ int peer = -1;
+		_cleanup_free_ char *name = NULL;
+
+		if (rootfd < 0)
+			return hrun_error_errno(err, "open the container's root");
+		master = hrun_console_open_pty(rootfd, proc->console_size.set ? proc->console_size.height : 0,
+					       proc->console_size.set ? proc->console_size.width : 0, &peer, &name, err);
+		if (master < 0 || hrun_console_send(a->console_fd, master, name, err) < 0)
+			return -1;
+		if (setsid() < 0)
+			return hrun_error_errno(err, "setsid");
+		if (hrun_console_set_stdio(peer, err) < 0)
+			return -1;
+	}
+	if (drop_privileges(proc, err) < 0)
+		return -1;
+	if (hrun_process_close_fds_and_chdir(proc, &a->sync_fd, 1, a->preserve_fds, err) < 0)
+		return -1;
+	exe = hrun_process_find_exec(proc, err);
+	if (!exe)
+		return -1;
+	hrun_process_set_umask(proc);
+	if (unblock_signals(err) < 0)
+		return -1;
+	return hrun_process_exec(proc, exe, err);
+}
+
+void hrun_exec_main(const struct hrun_exec_args *a)
+{
+	struct hrun_error err = { 0 };
+
+	exec_process(a, &err);
 	hrun_sync_send_error(a->sync_fd, &err);
 	_exit(127);
 }

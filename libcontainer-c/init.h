@@ -15,10 +15,26 @@ struct hrun_init_args {
 	bool no_pivot;
 	bool no_new_keyring;	/* keep the caller's session keyring */
 	unsigned int preserve_fds;
+	int console_fd;		/* with a terminal: where the pty master goes, or -1 */
+	int fifo_fd;		/* O_PATH fd of the exec FIFO: start releases us */
+	const char *id;		/* for the state given to startContainer hooks */
+	const char *bundle;
 };
 
 /* Never returns: execs the container process, or reports the failure to
- * the parent over the sync socket and exits. */
+ * the parent over the sync socket (or on stderr once the parent is gone)
+ * and exits. */
 __attribute__((noreturn)) void hrun_init_main(const struct hrun_init_args *args);
+
+/* The process of `hrun exec`, cloned inside the container's namespaces
+ * and cgroup: its spec's process is the one to run. */
+struct hrun_exec_args {
+	const struct hrun_spec *spec;
+	int sync_fd;
+	int console_fd;		/* with a terminal: where the pty master goes, or -1 */
+	unsigned int preserve_fds;
+};
+
+__attribute__((noreturn)) void hrun_exec_main(const struct hrun_exec_args *args);
 
 #endif

@@ -11,13 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "cleanup.h"
+#include "console.h"
+#include "foreground.h"
+#include "container.h"
+#include "hooks.h"
 #include "init.h"
 #include "mounts.h"
 #include "namespace.h"
@@ -44,9 +49,14 @@ struct launch {
 	int sync_fd;	/* parent end */
 	int child_fd;	/* init's end, closed once init has it */
 	pid_t pid;
+	uint64_t pid_start;
 	int pidfd;
-	int sigfd;
-	sigset_t old_mask;
+	struct hrun_foreground fg;
+	int console_fd;	/* init sends the pty master here */
+	int master;	/* foreground run with a terminal: what we proxy */
+	int fifo_fd;	/* O_PATH: init reopens it for writing to wait for start */
+	bool init_created;	/* init reported CREATED: poststop hooks apply */
+	bool keep;	/* the container outlives this command */
 };
 
 /* Init starts in the rootfs, not the bundle: give relative bind sources
@@ -98,9 +108,6 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 	if (l->spec->linux_.time_offsets.set)
 		return hrun_error_plain(err, ENOTSUP,
 					"config.json: linux.timeOffsets: time namespace offsets are not supported yet");
-	if (l->spec->process->terminal.set && l->spec->process->terminal.v)
-		return hrun_error_plain(err, ENOTSUP,
-				      "config.json: process.terminal: terminals are not supported yet; set it to false");
 	if (hrun_host_config_load(l->ctx->host_config, &conf, err) < 0)
 		return -1;
 	if (hrun_policy_level(&conf, l->ctx->hardening, l->spec, &l->level, err) < 0)
@@ -138,6 +145,50 @@ static char *id_from_bundle(const char *bundle)
 	return strndup(name, HRUN_ID_MAX - 8);
 }
 
+/* With a terminal, init sends the pty master to the --console-socket or,
+ * in a foreground run, to us. */
+static int open_console(struct launch *l, struct hrun_error *err)
+{
+	const struct hrun_process *proc = l->spec->process;
+	bool terminal = proc->terminal.set && proc->terminal.v;
+	bool detached = l->opts->detach || !l->opts->run;
+	int pair[2];
+
+	if (!terminal) {
+		if (l->opts->console_socket)
+			return hrun_error_plain(err, EINVAL,
+						"cannot use console socket if the container will not allocate a tty");
+		return 0;
+	}
+	if (l->opts->console_socket) {
+		l->console_fd = hrun_console_connect(l->opts->console_socket, err);
+		return l->console_fd < 0 ? -1 : 0;
+	}
+	if (detached)
+		return hrun_error_plain(err, EINVAL,
+					"cannot allocate tty if hrun will detach without setting console socket");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+		return hrun_error_errno(err, "socketpair");
+	l->master = pair[0];
+	l->console_fd = pair[1];
+	return 0;
+}
+
+/* The foreground proxy's end: replace our socket end by the master. */
+static int receive_master(struct launch *l, struct hrun_error *err)
+{
+	int master;
+
+	if (l->master < 0 || l->opts->console_socket)
+		return 0;
+	master = hrun_console_recv(l->master, NULL, err);
+	if (master < 0)
+		return -1;
+	close(l->master);
+	l->master = master;
+	return 0;
+}
+
 static int make_state(struct launch *l, struct hrun_error *err)
 {
 	if (l->opts->id) {
@@ -154,7 +205,16 @@ static int make_state(struct launch *l, struct hrun_error *err)
 	if (l->state_fd < 0)
 		return -1;
 	l->created = hrun_rfc3339_now();
-	return l->created ? 0 : hrun_error_errno(err, "format the creation time");
+	if (!l->created)
+		return hrun_error_errno(err, "format the creation time");
+	/* Writable by init even as an unprivileged mapped uid: it reaches the
+	 * FIFO through its fd, never through the 0700 state directory. */
+	if (mkfifoat(l->state_fd, "exec.fifo", 0600) < 0 || fchmodat(l->state_fd, "exec.fifo", 0622, 0) < 0)
+		return hrun_error_errno(err, "create exec.fifo");
+	l->fifo_fd = openat(l->state_fd, "exec.fifo", O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	if (l->fifo_fd < 0)
+		return hrun_error_errno(err, "open exec.fifo");
+	return 0;
 }
 
 static int write_state(struct launch *l, const char *status, struct hrun_error *err)
@@ -163,6 +223,7 @@ static int write_state(struct launch *l, const char *status, struct hrun_error *
 		.id = l->id,
 		.status = (char *)status,
 		.pid = l->pid,
+		.pid_start = l->pid_start,
 		.bundle = l->bundle,
 		.rootfs = l->rootfs,
 		.created = l->created,
@@ -180,27 +241,11 @@ static int make_cgroup(struct launch *l, struct hrun_error *err)
 	if (!path)
 		return -1;
 	l->cgroup_made = true;
-	return hrun_cgroup_create(path, &l->cgroup, err);
-}
-
-/* Signals we pass on to the container instead of acting on them. SIGCHLD
- * is in the set only to wake us when init exits. */
-static int block_signals(struct launch *l, struct hrun_error *err)
-{
-	sigset_t all;
-
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGABRT);
-	if (sigprocmask(SIG_BLOCK, &all, &l->old_mask) < 0)
-		return hrun_error_errno(err, "sigprocmask");
-	l->sigfd = signalfd(-1, &all, SFD_CLOEXEC);
-	if (l->sigfd < 0)
-		return hrun_error_errno(err, "signalfd");
-	return 0;
+	if (hrun_cgroup_create(path, &l->cgroup, err) < 0)
+		return -1;
+	/* Saved now, so that `delete --force` finds the cgroup should this
+	 * command die before the container is created. */
+	return write_state(l, "creating", err);
 }
 
 static void run_init(struct launch *l)
@@ -213,10 +258,15 @@ static void run_init(struct launch *l)
 		.no_pivot = l->opts->no_pivot,
 		.no_new_keyring = l->opts->no_new_keyring,
 		.preserve_fds = l->opts->preserve_fds,
+		.fifo_fd = l->fifo_fd,
+		.console_fd = l->console_fd,
+		.id = l->id,
+		.bundle = l->bundle,
 	};
 
 	close(l->sync_fd);
-	close(l->sigfd);
+	if (l->fg.sigfd >= 0)
+		close(l->fg.sigfd);
 	hrun_init_main(&args);
 }
 
@@ -276,7 +326,7 @@ static int spawn_via_helper(struct launch *l, struct hrun_error *err)
 			hrun_sync_send_error(l->child_fd, &herr);
 			_exit(1);
 		}
-		_exit(hrun_sync_send_pid(l->child_fd, pid, &herr) < 0 ? 1 : 0);
+		_exit(hrun_sync_send_pid(l->child_fd, HRUN_SYNC_INIT_PID, pid, &herr) < 0 ? 1 : 0);
 	}
 	hrun_ns_close_joins(&joins);
 	/* Only the helper (and init) hold the child's end now: if the helper
@@ -334,59 +384,75 @@ static int set_up_init(struct launch *l, struct hrun_error *err)
 		return -1;
 	if (hrun_cgroup_enter_v1(&l->cgroup, l->pid, err) < 0)
 		return -1;
-	return hrun_sync_send(l->sync_fd, HRUN_SYNC_MAPS_WRITTEN, err);
+	return hrun_sync_send_pid(l->sync_fd, HRUN_SYNC_MAPS_WRITTEN, l->pid, err);
+}
+
+static char *state_json(struct launch *l, const char *status, struct hrun_error *err)
+{
+	return hrun_state_json(l->id, status, l->pid, l->bundle, &l->spec->annotations, false, err);
+}
+
+/* runtime-spec: createRuntime, prestart (deprecated, same moment) and
+ * createContainer run once the namespaces and mounts exist, before the
+ * pivot. Like runc, hrun runs them all in the runtime's namespaces. */
+static int run_create_hooks(struct launch *l, struct hrun_error *err)
+{
+	const struct hrun_hooks *h = &l->spec->hooks;
+	_cleanup_free_ char *json = NULL;
+
+	if (!h->create_runtime.n && !h->prestart.n && !h->create_container.n)
+		return 0;
+	if (hrun_sync_expect(l->sync_fd, HRUN_SYNC_HOOKS, "container init", NULL, err) < 0)
+		return -1;
+	json = state_json(l, "creating", err);
+	if (!json)
+		return -1;
+	if (hrun_hooks_run(&h->prestart, "prestart", json, err) < 0 ||
+	    hrun_hooks_run(&h->create_runtime, "createRuntime", json, err) < 0 ||
+	    hrun_hooks_run(&h->create_container, "createContainer", json, err) < 0)
+		return -1;
+	return hrun_sync_send(l->sync_fd, HRUN_SYNC_HOOKS_DONE, err);
+}
+
+/* Init has done its setup and waits on the exec FIFO. */
+static int await_created(struct launch *l, struct hrun_error *err)
+{
+	if (hrun_sync_expect(l->sync_fd, HRUN_SYNC_CREATED, "container init", NULL, err) < 0)
+		return -1;
+	l->pid_start = hrun_proc_start_time(l->pid);
+	if (l->pid_start == 0)
+		return hrun_error_plain(err, ESRCH, "container init exited during create");
+	l->init_created = true;
+	if (receive_master(l, err) < 0)
+		return -1;
+	if (write_state(l, "created", err) < 0)
+		return -1;
+	if (l->opts->pid_file && hrun_write_pid_file(l->opts->pid_file, l->pid, err) < 0)
+		return -1;
+	return 0;
 }
 
 static int start_init(struct launch *l, struct hrun_error *err)
 {
+	_cleanup_free_ char *json = NULL;
 	int r;
 
-	if (hrun_sync_expect(l->sync_fd, HRUN_SYNC_CREATED, "container init", NULL, err) < 0)
-		return -1;
-	if (write_state(l, "created", err) < 0)
-		return -1;
-	if (hrun_sync_send(l->sync_fd, HRUN_SYNC_START, err) < 0)
+	if (hrun_exec_fifo_release(l->state_fd, l->pidfd, err) < 0)
 		return -1;
 	/* The socket closes on exec; an error record means exec failed. */
 	r = hrun_sync_wait_close(l->sync_fd, err);
 	if (r <= 0)
 		return -1;
-	return write_state(l, "running", err);
-}
-
-static int exit_status(const siginfo_t *info)
-{
-	if (info->si_code == CLD_EXITED)
-		return info->si_status;
-	return 128 + info->si_status;
-}
-
-/* Forward every signal to init until it exits; reap anything else. */
-static int wait_forwarding(struct launch *l, struct hrun_error *err)
-{
-	for (;;) {
-		struct signalfd_siginfo si;
-		siginfo_t info = { 0 };
-		ssize_t n = read(l->sigfd, &si, sizeof(si));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n != (ssize_t)sizeof(si))
-			return hrun_error_errno(err, "read signalfd");
-		if (si.ssi_signo != SIGCHLD) {
-			if (hrun_pidfd_send_signal(l->pidfd, (int)si.ssi_signo) < 0 && errno != ESRCH)
-				hrun_warn("forward signal %u: %s", si.ssi_signo, strerror(errno));
-			continue;
-		}
-		if (waitid(P_PIDFD, (id_t)l->pidfd, &info, WEXITED | WNOHANG) < 0)
-			return hrun_error_errno(err, "waitid");
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
-		if (info.si_pid != 0) {
-			l->pid = 0;
-			return exit_status(&info);
-		}
-	}
+	if (write_state(l, "running", err) < 0)
+		return -1;
+	if (!l->spec->hooks.poststart.n)
+		return 0;
+	json = state_json(l, "running", err);
+	/* runtime-spec: a failing poststart hook is only logged. */
+	if (!json || hrun_hooks_run(&l->spec->hooks.poststart, "poststart", json, err) < 0)
+		hrun_warn("%s", err->msg);
+	hrun_error_clear(err);
+	return 0;
 }
 
 static void kill_init(struct launch *l)
@@ -405,7 +471,20 @@ static void release(struct launch *l)
 {
 	struct hrun_error err = { 0 };
 
+	if (l->keep)
+		goto free_only;
 	kill_init(l);
+	if (l->init_created && l->spec->hooks.poststop.n) {
+		_cleanup_free_ char *json = state_json(l, "stopped", &err);
+		/* runtime-spec: poststop failures are logged, cleanup goes on. */
+		if (!json || hrun_hooks_run(&l->spec->hooks.poststop, "poststop", json, &err) < 0)
+			hrun_warn("%s", err.msg);
+	}
+	if (l->cgroup_made && hrun_cgroup_destroy(&l->cgroup, &err) < 0)
+		hrun_warn("%s", err.msg);
+	if (l->state_fd >= 0 && hrun_state_remove(l->ctx->root, l->id, &err) < 0)
+		hrun_warn("%s", err.msg);
+free_only:
 	if (l->sync_fd >= 0)
 		close(l->sync_fd);
 	if (l->child_fd >= 0)
@@ -414,19 +493,17 @@ static void release(struct launch *l)
 		close(l->pidfd);
 	if (l->rootfs_fd >= 0)
 		close(l->rootfs_fd);
-	if (l->cgroup_made && hrun_cgroup_destroy(&l->cgroup, &err) < 0)
-		hrun_warn("%s", err.msg);
+	if (l->fifo_fd >= 0)
+		close(l->fifo_fd);
 	hrun_cgroup_release(&l->cgroup);
-	if (l->state_fd >= 0) {
+	if (l->state_fd >= 0)
 		close(l->state_fd);
-		if (hrun_state_remove(l->ctx->root, l->id, &err) < 0)
-			hrun_warn("%s", err.msg);
-	}
+	if (l->console_fd >= 0)
+		close(l->console_fd);
+	if (l->master >= 0)
+		close(l->master);
 	/* Only now may a pending SIGTERM end us: nothing is left to undo. */
-	if (l->sigfd >= 0) {
-		close(l->sigfd);
-		sigprocmask(SIG_SETMASK, &l->old_mask, NULL);
-	}
+	hrun_foreground_restore(&l->fg);
 	hrun_spec_free(l->spec);
 	free(l->bundle);
 	free(l->rootfs);
@@ -434,29 +511,59 @@ static void release(struct launch *l)
 	free(l->created);
 }
 
+#define LAUNCH_INIT(c, o)                                                                      \
+	{                                                                                          \
+		.ctx = (c), .opts = (o), .state_fd = -1, .rootfs_fd = -1, .cgroup = { .v2_fd = -1 }, \
+		.sync_fd = -1, .child_fd = -1, .pidfd = -1, .fg = HRUN_FOREGROUND_INIT,             \
+		.fifo_fd = -1, .console_fd = -1, .master = -1,                                       \
+	}
+
+/* Everything up to init waiting on the exec FIFO. Signals are held from
+ * the start: one arriving mid-setup must not end us before release() has
+ * undone what was made. */
+static int create(struct launch *l, struct hrun_error *err)
+{
+	return hrun_foreground_block(&l->fg, err) < 0 || load_bundle(l, err) < 0 ||
+			       open_console(l, err) < 0 || make_state(l, err) < 0 ||
+			       hrun_state_write_config(l->state_fd, l->spec, err) < 0 ||
+			       make_cgroup(l, err) < 0 || spawn_init(l, err) < 0 ||
+			       set_up_init(l, err) < 0 || run_create_hooks(l, err) < 0 ||
+			       await_created(l, err) < 0
+		       ? -1
+		       : 0;
+}
+
+int hrun_container_create(const struct hrun_context *ctx, const struct hrun_launch_opts *opts,
+			  struct hrun_error *err)
+{
+	struct launch l = LAUNCH_INIT(ctx, opts);
+	int r = create(&l, err);
+
+	/* Init stays, reparented to our caller's subreaper once we exit. */
+	l.keep = r == 0;
+	release(&l);
+	return r;
+}
+
 int hrun_container_run(const struct hrun_context *ctx, const struct hrun_launch_opts *opts,
 		       struct hrun_error *err)
 {
-	struct launch l = {
-		.ctx = ctx,
-		.opts = opts,
-		.state_fd = -1,
-		.rootfs_fd = -1,
-		.cgroup = { .v2_fd = -1 },
-		.sync_fd = -1,
-		.child_fd = -1,
-		.pidfd = -1,
-		.sigfd = -1,
-	};
+	struct hrun_launch_opts run_opts = *opts;
+	struct launch l = LAUNCH_INIT(ctx, &run_opts);
 	int status = -1;
 
-	/* Signals are held from the start: one arriving mid-setup must not
-	 * end us before release() has undone what was made. */
-	if (block_signals(&l, err) < 0 || load_bundle(&l, err) < 0 || make_state(&l, err) < 0 ||
-	    hrun_state_write_config(l.state_fd, l.spec, err) < 0 || make_cgroup(&l, err) < 0 ||
-	    spawn_init(&l, err) < 0 || set_up_init(&l, err) < 0 || start_init(&l, err) < 0)
+	run_opts.run = true;
+	if (create(&l, err) < 0 || start_init(&l, err) < 0)
 		goto out;
-	status = wait_forwarding(&l, err);
+	if (opts->detach) {
+		l.keep = true;
+		status = 0;
+		goto out;
+	}
+	/* Others may kill, pause or delete it while we wait. */
+	flock(l.state_fd, LOCK_UN);
+	status = hrun_foreground_wait(&l.fg, l.pidfd, l.master, err);
+	flock(l.state_fd, LOCK_EX);
 out:
 	release(&l);
 	return status;

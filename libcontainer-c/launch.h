@@ -23,10 +23,20 @@ struct hrun_launch_opts {
 	bool no_pivot;
 	bool no_new_keyring;
 	unsigned int preserve_fds;
+	const char *pid_file;
+	const char *console_socket;
+	bool detach;		/* run -d: return once started */
+	bool run;		/* run rather than create (set by the library) */
 };
 
-/* Create, start and wait for a container in the foreground. Returns its
- * exit status (128+N when killed by signal N), or -1 with ERR filled. */
+/* Create a container: everything set up, init waiting for `start`.
+ * Returns 0, or -1 with ERR filled and nothing left behind. */
+int hrun_container_create(const struct hrun_context *ctx, const struct hrun_launch_opts *opts,
+			  struct hrun_error *err);
+
+/* Create and start a container; unless detached, wait for it in the
+ * foreground. Returns its exit status (128+N when killed by signal N;
+ * 0 when detached), or -1 with ERR filled. */
 int hrun_container_run(const struct hrun_context *ctx, const struct hrun_launch_opts *opts,
 		       struct hrun_error *err);
 

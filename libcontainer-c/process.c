@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -73,20 +74,32 @@ int hrun_process_set_no_new_privs(const struct hrun_process *proc, struct hrun_e
 	return 0;
 }
 
-int hrun_process_close_fds_and_chdir(const struct hrun_process *proc, int keep,
-				     unsigned int preserve, struct hrun_error *err)
+static int by_value(const void *a, const void *b)
 {
-	unsigned int first = 3 + preserve;
+	return *(const int *)a - *(const int *)b;
+}
+
+int hrun_process_close_fds_and_chdir(const struct hrun_process *proc, const int *keep,
+				     size_t n_keep, unsigned int preserve, struct hrun_error *err)
+{
+	unsigned int next = 3 + preserve;
+	int kept[8];
+	size_t n = 0;
 	char cwd[PATH_MAX];
 
-	if (keep >= (int)first) {
-		if (keep > (int)first && close_range(first, (unsigned int)keep - 1, 0) < 0)
+	for (size_t i = 0; i < n_keep && n < sizeof(kept) / sizeof(kept[0]); i++)
+		if (keep[i] >= (int)next)
+			kept[n++] = keep[i];
+	qsort(kept, n, sizeof(kept[0]), by_value);
+	/* Close the gaps between the kept fds, then everything above. */
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned int)kept[i] > next && close_range(next, (unsigned int)kept[i] - 1, 0) < 0)
 			return hrun_error_errno(err, "close_range");
-		if (close_range((unsigned int)keep + 1, ~0U, 0) < 0)
-			return hrun_error_errno(err, "close_range");
-	} else if (close_range(first, ~0U, 0) < 0) {
-		return hrun_error_errno(err, "close_range");
+		if ((unsigned int)kept[i] + 1 > next)
+			next = (unsigned int)kept[i] + 1;
 	}
+	if (close_range(next, ~0U, 0) < 0)
+		return hrun_error_errno(err, "close_range");
 	if (chdir(proc->cwd ? proc->cwd : "/") < 0)
 		return hrun_error_errno(err, "chdir to cwd \"%s\"", proc->cwd ? proc->cwd : "/");
 	/* The kernel marks a cwd outside our root "(unreachable)". */

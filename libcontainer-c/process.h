@@ -16,11 +16,12 @@ void hrun_process_set_umask(const struct hrun_process *proc);
 
 int hrun_process_set_no_new_privs(const struct hrun_process *proc, struct hrun_error *err);
 
-/* Close every fd above 2 except KEEP and the preserved ones
+/* Close every fd above 2 except the N_KEEP fds of KEEP (hrun's own, all
+ * close-on-exec; -1 entries ignored) and the preserved ones
  * (3 .. 3+PRESERVE-1), then enter the cwd and check it is inside the
  * container: a leaked host fd can no longer be named. */
-int hrun_process_close_fds_and_chdir(const struct hrun_process *proc, int keep,
-				     unsigned int preserve, struct hrun_error *err);
+int hrun_process_close_fds_and_chdir(const struct hrun_process *proc, const int *keep,
+				     size_t n_keep, unsigned int preserve, struct hrun_error *err);
 
 /* Resolve args[0] with the container's PATH (as execvp would); the result
  * is malloc'd. */

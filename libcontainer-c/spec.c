@@ -1087,12 +1087,12 @@ static char *read_bounded(int fd, size_t max, size_t *len)
 	return buf;
 }
 
-struct hrun_spec *hrun_spec_load(const char *path, struct hrun_error *err)
+/* Read PATH whole, refusing what is not a regular file of bounded size. */
+static char *load_file(const char *path, size_t *len, struct hrun_error *err)
 {
 	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *data = NULL;
+	char *data;
 	struct stat st;
-	size_t len = 0;
 
 	/* O_NONBLOCK: a FIFO planted as config.json must not hang the open. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -1115,10 +1115,49 @@ struct hrun_spec *hrun_spec_load(const char *path, struct hrun_error *err)
 		fail_code(err, EFBIG);
 		return NULL;
 	}
-	data = read_bounded(fd, HRUN_JSON_MAX_SIZE, &len);
-	if (!data) {
+	data = read_bounded(fd, HRUN_JSON_MAX_SIZE, len);
+	if (!data)
 		hrun_error_errno(err, "read \"%s\"", path);
+	return data;
+}
+
+struct hrun_spec *hrun_spec_load(const char *path, struct hrun_error *err)
+{
+	size_t len = 0;
+	_cleanup_free_ char *data = load_file(path, &len, err);
+
+	return data ? hrun_spec_parse(data, len, path, err) : NULL;
+}
+
+struct hrun_process *hrun_process_load(const char *path, struct hrun_error *err)
+{
+	_cleanup_json_doc_ struct hrun_json_doc *doc = NULL;
+	size_t len = 0;
+	_cleanup_free_ char *data = load_file(path, &len, err);
+	struct hrun_process *proc;
+
+	if (!data)
+		return NULL;
+	doc = hrun_json_parse(data, len, path, err);
+	if (!doc)
+		return NULL;
+	proc = calloc(1, sizeof(*proc));
+	if (!proc) {
+		oom(err);
 		return NULL;
 	}
-	return hrun_spec_parse(data, len, path, err);
+	struct hrun_jpath root = HRUN_JPATH_ROOT(path);
+	if (parse_struct(&process_d, proc, hrun_json_root(doc), &root, err) < 0) {
+		hrun_process_free(proc);
+		return NULL;
+	}
+	return proc;
+}
+
+void hrun_process_free(struct hrun_process *proc)
+{
+	if (!proc)
+		return;
+	free_struct(&process_d, proc);
+	free(proc);
 }

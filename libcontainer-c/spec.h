@@ -420,6 +420,10 @@ struct hrun_spec *hrun_spec_parse(const char *data, size_t len, const char *file
 /* Read and parse PATH (size-bounded). */
 struct hrun_spec *hrun_spec_load(const char *path, struct hrun_error *err);
 
+/* A process object on its own (exec --process FILE), same rules. */
+struct hrun_process *hrun_process_load(const char *path, struct hrun_error *err);
+void hrun_process_free(struct hrun_process *proc);
+
 /* Semantic checks: absolute destinations, known namespace types without
  * duplicates, valid id mappings, known capability and rlimit names, ...
  * Messages name the file and the JSON path. */

@@ -142,6 +142,8 @@ int hrun_state_write(int dirfd, const struct hrun_state *st, struct hrun_error *
 	hrun_jgen_string(g, st->status);
 	hrun_jgen_key(g, "pid");
 	hrun_jgen_int64(g, st->pid);
+	hrun_jgen_key(g, "pidStart");
+	hrun_jgen_uint64(g, st->pid_start);
 	hrun_jgen_key(g, "bundle");
 	hrun_jgen_string(g, st->bundle);
 	hrun_jgen_key(g, "rootfs");
@@ -157,6 +159,185 @@ int hrun_state_write(int dirfd, const struct hrun_state *st, struct hrun_error *
 	if (!text)
 		return -1;
 	return write_file_atomic(dirfd, "state.json", text, err);
+}
+
+int hrun_state_open(const char *root, const char *id, bool lock, struct hrun_error *err)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (hrun_id_validate(id, err) < 0)
+		return -1;
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		int dfd = openat(fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		close(fd);
+		fd = dfd;
+	}
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return hrun_error_plain(err, ENOENT, "container does not exist");
+		return hrun_error_errno(err, "open state directory of \"%s\"", id);
+	}
+	if (lock && flock(fd, LOCK_EX) < 0)
+		return hrun_error_errno(err, "lock container \"%s\"", id);
+	return hrun_steal_fd(&fd);
+}
+
+static int read_state_file(int dirfd, char **text, size_t *len, struct hrun_error *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	size_t cap = 4096;
+	char *buf;
+
+	if (fd < 0)
+		return errno == ENOENT ? hrun_error_plain(err, ENOENT, "container does not exist")
+				       : hrun_error_errno(err, "open state.json");
+	buf = malloc(cap);
+	if (!buf)
+		return hrun_error_errno(err, "malloc");
+	*len = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + *len, cap - *len);
+		if (n < 0) {
+			free(buf);
+			return hrun_error_errno(err, "read state.json");
+		}
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+		if (*len == cap) {
+			char *more = cap < (1 << 20) ? realloc(buf, cap * 2) : NULL;
+			if (!more) {
+				free(buf);
+				return hrun_error_plain(err, EFBIG, "state.json: too large");
+			}
+			buf = more;
+			cap *= 2;
+		}
+	}
+	*text = buf;
+	return 0;
+}
+
+int hrun_state_read(int dirfd, struct hrun_state *st, struct hrun_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_json_doc_ struct hrun_json_doc *doc = NULL;
+	struct hrun_jpath root = HRUN_JPATH_ROOT("state.json");
+	const struct hrun_json *obj;
+	int64_t pid = 0;
+	uint64_t start = 0;
+	size_t len = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (read_state_file(dirfd, &text, &len, err) < 0)
+		return -1;
+	doc = hrun_json_parse(text, len, "state.json", err);
+	if (!doc)
+		return -1;
+	obj = hrun_json_root(doc);
+	if (hrun_json_get_string(obj, &root, "id", &st->id, err) < 0 ||
+	    hrun_json_get_string(obj, &root, "status", &st->status, err) < 0 ||
+	    hrun_json_get_int(obj, &root, "pid", 32, &pid, err) < 0 ||
+	    hrun_json_get_uint(obj, &root, "pidStart", 64, &start, err) < 0 ||
+	    hrun_json_get_string(obj, &root, "bundle", &st->bundle, err) < 0 ||
+	    hrun_json_get_string(obj, &root, "rootfs", &st->rootfs, err) < 0 ||
+	    hrun_json_get_string(obj, &root, "created", &st->created, err) < 0 ||
+	    hrun_json_get_string(obj, &root, "cgroupPath", &st->cgroup_path, err) < 0 ||
+	    hrun_json_get_string(obj, &root, "hardening", &st->hardening, err) < 0) {
+		hrun_state_free(st);
+		return -1;
+	}
+	if (!st->id || !st->status) {
+		hrun_state_free(st);
+		return hrun_error_plain(err, EINVAL, "state.json: id and status are required");
+	}
+	st->pid = (pid_t)pid;
+	st->pid_start = start;
+	return 0;
+}
+
+void hrun_state_free(struct hrun_state *st)
+{
+	free(st->id);
+	free(st->status);
+	free(st->bundle);
+	free(st->rootfs);
+	free(st->created);
+	free(st->cgroup_path);
+	free(st->hardening);
+	memset(st, 0, sizeof(*st));
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int hrun_state_list(const char *root, char ***ids, size_t *n, struct hrun_error *err)
+{
+	DIR *d = opendir(root);
+	struct dirent *de;
+	char **v = NULL;
+	size_t count = 0;
+
+	*ids = NULL;
+	*n = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : hrun_error_errno(err, "open state root \"%s\"", root);
+	while ((de = readdir(d))) {
+		char **more;
+		struct hrun_error ignored;
+
+		if (de->d_name[0] == '.' || hrun_id_validate(de->d_name, &ignored) < 0)
+			continue;
+		more = realloc(v, (count + 1) * sizeof(*v));
+		if (!more || !(more[count] = strdup(de->d_name))) {
+			v = more ? more : v;
+			while (count)
+				free(v[--count]);
+			free(v);
+			closedir(d);
+			return hrun_error_errno(err, "list containers");
+		}
+		v = more;
+		count++;
+	}
+	closedir(d);
+	if (count)
+		qsort(v, count, sizeof(*v), by_name);
+	*ids = v;
+	*n = count;
+	return 0;
+}
+
+uint64_t hrun_proc_start_time(pid_t pid)
+{
+	char path[64];
+	char buf[1024];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	char *p;
+	unsigned long long start = 0;
+	char state;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: fields start
+	 * after the last ')'. State is field 3, start time field 22. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 &state, &start) != 2)
+		return 0;
+	if (state == 'Z' || state == 'X' || state == 'x')
+		return 0;
+	return start;
 }
 
 int hrun_state_write_config(int dirfd, const struct hrun_spec *spec, struct hrun_error *err)

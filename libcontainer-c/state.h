@@ -4,6 +4,7 @@
 #define HRUN_STATE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -16,6 +17,7 @@ struct hrun_state {
 	char *id;
 	char *status;	/* creating, created, running, stopped */
 	pid_t pid;
+	uint64_t pid_start;	/* init's start time (clock ticks), against pid reuse */
 	char *bundle;
 	char *rootfs;
 	char *created;	/* RFC 3339 */
@@ -35,6 +37,20 @@ int hrun_state_create_unique(const char *root, const char *base, char **id,
 /* Create the directory of a new container; fails with runc's message when
  * it exists. Returns the directory fd, locked. */
 int hrun_state_create(const char *root, const char *id, struct hrun_error *err);
+
+/* Open an existing container's directory; "container does not exist"
+ * (ENOENT) when there is none. With LOCK, waits for the container's lock. */
+int hrun_state_open(const char *root, const char *id, bool lock, struct hrun_error *err);
+
+/* Read state.json; ENOENT when the container never got that far. */
+int hrun_state_read(int dirfd, struct hrun_state *st, struct hrun_error *err);
+void hrun_state_free(struct hrun_state *st);
+
+/* The IDs under ROOT, sorted; an absent root is an empty list. */
+int hrun_state_list(const char *root, char ***ids, size_t *n, struct hrun_error *err);
+
+/* Start time of PID from /proc/PID/stat, 0 when it is gone or a zombie. */
+uint64_t hrun_proc_start_time(pid_t pid);
 
 int hrun_state_write(int dirfd, const struct hrun_state *st, struct hrun_error *err);
 

@@ -10,10 +10,12 @@ static const char *step_name(uint32_t step)
 	switch (step) {
 	case HRUN_SYNC_MAPS_WRITTEN:
 		return "maps-written";
+	case HRUN_SYNC_HOOKS:
+		return "hooks";
+	case HRUN_SYNC_HOOKS_DONE:
+		return "hooks-done";
 	case HRUN_SYNC_CREATED:
 		return "created";
-	case HRUN_SYNC_START:
-		return "start";
 	case HRUN_SYNC_ERROR:
 		return "error";
 	case HRUN_SYNC_INIT_PID:
@@ -50,20 +52,21 @@ int hrun_sync_send(int fd, enum hrun_sync_step step, struct hrun_error *err)
 	return send_msg(fd, &msg, err);
 }
 
-int hrun_sync_send_pid(int fd, pid_t pid, struct hrun_error *err)
+int hrun_sync_send_pid(int fd, enum hrun_sync_step step, pid_t pid, struct hrun_error *err)
 {
-	struct hrun_sync_msg msg = { .step = HRUN_SYNC_INIT_PID, .pid = pid };
+	struct hrun_sync_msg msg = { .step = step, .pid = pid };
 
 	return send_msg(fd, &msg, err);
 }
 
-void hrun_sync_send_error(int fd, const struct hrun_error *failure)
+bool hrun_sync_send_error(int fd, const struct hrun_error *failure)
 {
 	struct hrun_sync_msg msg = { .step = HRUN_SYNC_ERROR };
+	struct hrun_error ignored;
 
 	msg.err = *failure;
 	msg.err.msg[sizeof(msg.err.msg) - 1] = '\0';
-	send_msg(fd, &msg, NULL);
+	return send_msg(fd, &msg, &ignored) == 0;
 }
 
 /* Returns 1 with MSG filled, 0 on end of stream, -1 on error. */

@@ -4,6 +4,7 @@
 #ifndef HRUN_SYNC_H
 #define HRUN_SYNC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -12,10 +13,13 @@
 enum hrun_sync_step {
 	/* parent -> init: uid/gid maps written and cgroups joined; set up */
 	HRUN_SYNC_MAPS_WRITTEN = 1,
-	/* init -> parent: everything is set up, init waits for start */
+	/* init -> parent: mounts are made, before pivot: run the
+	 * createRuntime, prestart and createContainer hooks */
+	HRUN_SYNC_HOOKS,
+	/* parent -> init: the hooks succeeded, go on */
+	HRUN_SYNC_HOOKS_DONE,
+	/* init -> parent: everything is set up, init waits on the exec FIFO */
 	HRUN_SYNC_CREATED,
-	/* parent -> init: exec the container process */
-	HRUN_SYNC_START,
 	/* either way: the sender failed; the record carries its error */
 	HRUN_SYNC_ERROR,
 	/* helper -> parent: pid of the init it cloned (namespace joining) */
@@ -32,14 +36,16 @@ struct hrun_sync_msg {
 int hrun_sync_pair(int fds[2], struct hrun_error *err);
 
 int hrun_sync_send(int fd, enum hrun_sync_step step, struct hrun_error *err);
-int hrun_sync_send_pid(int fd, pid_t pid, struct hrun_error *err);
+/* STEP carrying a pid (INIT_PID; MAPS_WRITTEN tells init its host pid). */
+int hrun_sync_send_pid(int fd, enum hrun_sync_step step, pid_t pid, struct hrun_error *err);
 
-/* Tell the other side why we failed. Best effort: the caller is failing. */
-void hrun_sync_send_error(int fd, const struct hrun_error *failure);
+/* Tell the other side why we failed. Best effort: the caller is failing;
+ * false when nobody received it. */
+bool hrun_sync_send_error(int fd, const struct hrun_error *failure);
 
 /* Wait for STEP. An error record from the peer becomes ERR (as is); end of
  * stream becomes "PEER exited before STEP"; anything else is a protocol
- * error. On success returns 0 and, for INIT_PID, stores the pid. */
+ * error. On success returns 0 and stores the record's pid in PID if given. */
 int hrun_sync_expect(int fd, enum hrun_sync_step step, const char *peer, pid_t *pid,
 		     struct hrun_error *err);
 

@@ -51,7 +51,18 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "run", cmd_run, "create and run a container in the foreground" },
+	{ "create", cmd_create, "create a container, ready to start" },
+	{ "start", cmd_start, "start a created container" },
+	{ "run", cmd_run, "create and run a container" },
+	{ "exec", cmd_exec, "run a new process in a running container" },
+	{ "state", cmd_state, "print a container's state (JSON)" },
+	{ "list", cmd_list, "list containers" },
+	{ "ps", cmd_ps, "list the processes of a container" },
+	{ "events", cmd_events, "print a container's statistics" },
+	{ "kill", cmd_kill, "send a signal to a container's init (or all its processes)" },
+	{ "pause", cmd_pause, "freeze every process of a container" },
+	{ "resume", cmd_resume, "thaw a paused container" },
+	{ "delete", cmd_delete, "remove a container and what it holds" },
 	{ "spec", cmd_spec, "write a new hardened config.json" },
 	{ "features", cmd_features, "show what this runtime implements (JSON)" },
 	{ 0 },

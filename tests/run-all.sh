@@ -4,8 +4,10 @@
 # summing them all. Exits non-zero when anything failed.
 #
 # Suites: build (-Werror), unit (cmocka, via make check), integration
-# (bats, real containers as root), fuzz (libFuzzer, short fixed time under
-# ASan/UBSan), distcheck.
+# (bats, real containers as root), vm (the integration tests tagged "vm"
+# again, in a qemu guest that is a pure cgroup v2 host with AppArmor:
+# tests/vm/README.md), fuzz (libFuzzer, short fixed time under ASan/UBSan),
+# distcheck.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${HRUN_BUILD_DIR:-$top/build}
@@ -34,6 +36,35 @@ one_check() {
 	fi
 }
 
+# Count a bats TAP file into the totals and show its skips (with their
+# reasons) and failures. No plan, or fewer results than planned with no
+# failure line past the plan saying why, is one more failure: the suite did
+# not run to its end. The counts are left in tap_passed, tap_failed,
+# tap_skipped.
+count_tap() {
+	local tap=$1 seen plan has_plan
+	[ -f "$tap" ] || : >"$tap"
+	read -r tap_passed tap_failed tap_skipped seen plan has_plan < <(awk '
+		!has_plan && /^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; has_plan = 1; next }
+		/^ok / { if (/ # skip/) s++; else p++; if ($2 + 0 <= plan) seen++; next }
+		/^not ok / { f++; if ($3 + 0 <= plan) seen++; else late++; next }
+		END {
+			if (!has_plan || (seen < plan && !late)) f++
+			print p + 0, f + 0, s + 0, seen + 0, plan + 0, has_plan + 0
+		}' "$tap")
+	echo "   $tap_passed passed, $tap_failed failed, $tap_skipped skipped"
+	if [ "$has_plan" -eq 0 ]; then
+		echo "   no TAP plan: the suite did not start (output in $tap)"
+	elif [ "$seen" -lt "$plan" ]; then
+		echo "   only $seen of $plan tests reported"
+	fi
+	grep '^ok .* # skip' "$tap" | sed 's/^/   | /'
+	grep -A12 '^not ok ' "$tap" | head -n 150 | sed 's/^/   | /'
+	passed=$((passed + tap_passed))
+	failed=$((failed + tap_failed))
+	skipped=$((skipped + tap_skipped))
+}
+
 if [ "$(id -u)" -ne 0 ]; then
 	echo "run-all: the integration tests run real containers and must run as root" >&2
 	exit 1
@@ -46,7 +77,7 @@ build_hrun() {
 	(cd "$top" && ./autogen.sh) &&
 		(cd "$build" && "$top/configure" --enable-werror) &&
 		make -C "$build" -j"$(nproc)" &&
-		make -C "$build" -j"$(nproc)" tests/fixtures/probe
+		make -C "$build" -j"$(nproc)" tests/fixtures/probe tests/fixtures/recvtty
 }
 one_check build build_hrun
 [ "$failed" -eq 0 ] || summary
@@ -78,23 +109,32 @@ echo "== integration"
 	>"$logs/rootfs.log" 2>&1 || { echo "   building the test rootfs failed"; cat "$logs/rootfs.log"; failed=$((failed + 1)); summary; }
 export HRUN="$build/src/hrun"
 export HRUN_TEST_ROOTFS="$build/fixtures/rootfs"
+export HRUN_TEST_RECVTTY="$build/tests/fixtures/recvtty"
 export HRUN_TEST_CGROUP_PARENT=/hrun-test
 timeout 1800 bats --tap "$top/tests/integration" >"$logs/integration.tap" 2>&1
-int_pass=$(grep -c '^ok ' "$logs/integration.tap" | tr -d ' ')
-int_skip=$(grep -c '^ok .* # skip' "$logs/integration.tap" | tr -d ' ')
-int_fail=$(grep -c '^not ok ' "$logs/integration.tap" | tr -d ' ')
-int_pass=$((int_pass - int_skip))
-grep -q '^1\.\.' "$logs/integration.tap" || int_fail=$((int_fail + 1))
-echo "   $int_pass passed, $int_fail failed, $int_skip skipped"
-grep '# skip' "$logs/integration.tap" | sed 's/^/   | /'
-grep -A12 '^not ok ' "$logs/integration.tap" | head -n 150 | sed 's/^/   | /'
-passed=$((passed + int_pass))
-failed=$((failed + int_fail))
-skipped=$((skipped + int_skip))
+count_tap "$logs/integration.tap"
 # Nothing of the tests may stay behind on the host.
-for d in /sys/fs/cgroup/*/hrun-test /sys/fs/cgroup/unified/hrun-test; do
+for d in /sys/fs/cgroup/hrun-test /sys/fs/cgroup/*/hrun-test; do
 	[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 done
+
+# --- vm ----------------------------------------------------------------------
+# The integration tests tagged "vm" (every one that needs cgroup v2 or
+# AppArmor, and a smoke set) in a qemu guest. A guest that cannot boot, or
+# a run cut short, is a failure, with the guest's console shown.
+echo "== vm"
+HRUN_BUILD_DIR=$build "$top/tests/vm/run.sh" "$logs/vm.tap" 2>"$logs/vm.log"
+vm_rc=$?
+count_tap "$logs/vm.tap"
+if [ "$vm_rc" -ne 0 ] && [ "$tap_failed" -eq 0 ]; then
+	echo "   the lane exited $vm_rc with no failure in its TAP"
+	failed=$((failed + 1))
+fi
+if [ "$vm_rc" -ne 0 ]; then
+	echo "   last lines of $logs/vm.log (the guest's console: $build/vm/console.log):"
+	tail -n 80 "$logs/vm.log" | sed 's/^/   | /'
+fi
+grep -h '^vm: \(guest ran\|warning\)' "$logs/vm.log" | sed 's/^/   /'
 
 # --- fuzz --------------------------------------------------------------------
 fuzz_parser() {

@@ -157,6 +157,7 @@ RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-
 		and (.linux.readonlyPaths | index("/proc/sys")) != null' config.json
 }
 
+# bats test_tags=vm
 @test "the spec config runs as written (apart from the test cgroup)" {
 	cd "$WORK"
 	hrun_raw spec

@@ -20,19 +20,23 @@ setup_bundle() {
 }
 
 teardown_bundle() {
+	# Without a bundle there is nothing to remove (and an empty CGROUP
+	# would name every cgroup of the host).
+	[ -n "${BUNDLE:-}" ] && [ -n "${CGROUP:-}" ] || return 0
 	rm -rf "$BUNDLE" "$STATE"
 	# Depth first: a test may have made cgroups below its own.
-	for d in /sys/fs/cgroup/*"$CGROUP" /sys/fs/cgroup/unified"$CGROUP"; do
+	for d in $(cgroup_dirs); do
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	return 0
 }
 
-# Apply a jq filter to the bundle's config.json.
+# Apply a jq FILTER to the bundle's config.json: `update_config FILTER
+# [JQ OPTIONS...]`, e.g. --arg NAME VALUE.
 update_config() {
 	local tmp
 	tmp=$(mktemp)
-	jq "$1" "$BUNDLE/config.json" >"$tmp" && mv "$tmp" "$BUNDLE/config.json"
+	jq "${@:2}" "$1" "$BUNDLE/config.json" >"$tmp" && mv "$tmp" "$BUNDLE/config.json"
 }
 
 # hrun with the test's state root; a hung container cannot hang the suite.
@@ -42,11 +46,16 @@ hrun() {
 
 # Set process.args to exactly ARGS (any characters, "-c" too; none is
 # fine). jq 1.6 takes a positional "-c" for its own option, so each
-# argument goes in as the value of --arg.
+# argument goes in as the value of --arg; all in one jq, as each jq costs
+# half a second in the VM lane.
 set_args() {
-	local a args
-	args=$(for a in "$@"; do jq -n --arg a "$a" '$a'; done | jq -sc .) || return 1
-	update_config ".process.args = $args"
+	local a i=0 opts=() refs=
+	for a in "$@"; do
+		opts+=(--arg "a$i" "$a")
+		refs+="${refs:+,}\$a$i"
+		i=$((i + 1))
+	done
+	update_config ".process.args = [$refs]" "${opts[@]}"
 }
 
 # Run the probe in a container: `probe_run [PROBE ARGS...]`.
@@ -69,9 +78,84 @@ probe_values() {
 assert_no_leftovers() {
 	local id=$1
 	[ ! -e "$STATE/$id" ] || { echo "state of $id left behind"; return 1; }
-	for d in /sys/fs/cgroup/*"$CGROUP" /sys/fs/cgroup/unified"$CGROUP"; do
+	for d in $(cgroup_dirs); do
 		[ ! -d "$d" ] || { echo "cgroup $d left behind"; return 1; }
 	done
+}
+
+# --- cgroups, whatever the host's mode -------------------------------------
+
+# How this host mounts cgroups, as hrun tells: "unified" (/sys/fs/cgroup is
+# cgroup2: a pure v2 host), "hybrid" (v1 hierarchies and a cgroup2 at
+# /sys/fs/cgroup/unified) or "legacy" (v1 hierarchies only).
+cgroup_mode() {
+	if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+		echo unified
+	elif [ -e /sys/fs/cgroup/unified/cgroup.controllers ]; then
+		echo hybrid
+	else
+		echo legacy
+	fi
+}
+
+# The directory of cgroup CG (default: the test's, $CGROUP) in the hierarchy
+# of CONTROLLER: /sys/fs/cgroup$CG on a unified host, else
+# /sys/fs/cgroup/CONTROLLER$CG. CONTROLLER "unified" is the cgroup2
+# hierarchy of a hybrid host (the same one as any other on a unified host).
+cgroup_dir() {
+	if [ "$(cgroup_mode)" = unified ]; then
+		echo "/sys/fs/cgroup${2-$CGROUP}"
+	else
+		echo "/sys/fs/cgroup/$1${2-$CGROUP}"
+	fi
+}
+
+# The directories of cgroup CG (default: $CGROUP) in every hierarchy this
+# host has, one a line, whether they exist or not.
+cgroup_dirs() {
+	local h
+	if [ "$(cgroup_mode)" = unified ]; then
+		echo "/sys/fs/cgroup${1-$CGROUP}"
+		return 0
+	fi
+	# A hierarchy's root has cgroup.procs; symlinks ("cpu" ->
+	# "cpu,cpuacct") are other names of one listed already.
+	for h in /sys/fs/cgroup/*; do
+		[ ! -L "$h" ] && [ -e "$h/cgroup.procs" ] && echo "$h${1-$CGROUP}"
+	done
+	return 0
+}
+
+# --- what a test needs of the host ------------------------------------------
+# A test that needs what not every host has calls one of these first: where
+# it is missing the test is skipped, saying why. The VM lane (tests/vm), a
+# pure cgroup v2 host with AppArmor, runs the tests tagged "vm": such a test
+# carries the tag ("# bats test_tags=vm" above its @test, or the file's
+# "# bats file_tags=vm"), and tests/vm/run.sh refuses to run without it.
+
+# A pure cgroup v2 host.
+require_cgroup_unified() {
+	local mode
+	mode=$(cgroup_mode)
+	[ "$mode" = unified ] || skip "needs a pure cgroup v2 host, this one is $mode (the VM lane, tests/vm, is one)"
+}
+
+# A pure cgroup v2 host whose root cgroup offers every CONTROLLER given.
+require_cgroup2_controller() {
+	local c
+	require_cgroup_unified
+	for c in "$@"; do
+		grep -qw -- "$c" /sys/fs/cgroup/cgroup.controllers ||
+			skip "needs the cgroup v2 controller $c; this host's are: $(cat /sys/fs/cgroup/cgroup.controllers)"
+	done
+}
+
+# AppArmor enabled, with its securityfs interface mounted.
+require_apparmor() {
+	[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] ||
+		skip "needs AppArmor, not enabled on this host (the VM lane, tests/vm, has it)"
+	[ -d /sys/kernel/security/apparmor ] ||
+		skip "needs AppArmor's securityfs interface at /sys/kernel/security/apparmor"
 }
 
 # --- containers in the background -----------------------------------------
@@ -114,13 +198,11 @@ wait_bg() {
 	wait "$1" || BG_STATUS=$?
 }
 
-# The pids of the processes in the test's cgroup and below it (v1 pids
-# hierarchy, or the unified one).
+# The pids of the processes in the test's cgroup and below it.
 cgroup_procs() {
 	local d
-	for d in /sys/fs/cgroup/pids"$CGROUP" /sys/fs/cgroup/unified"$CGROUP" /sys/fs/cgroup"$CGROUP"; do
-		[ -f "$d/cgroup.procs" ] && { find "$d" -name cgroup.procs -exec cat {} +; return 0; }
-	done
+	d=$(cgroup_dir pids)
+	[ -f "$d/cgroup.procs" ] && find "$d" -name cgroup.procs -exec cat {} +
 	return 0
 }
 

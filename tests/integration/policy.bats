@@ -141,6 +141,7 @@ refused_by() {
 	[ ! -e "$BUNDLE/rootfs/y" ]
 }
 
+# bats test_tags=vm
 @test "strict accepts the spec template" {
 	hrun_at --hardening=strict -- report no_new_privs
 	[ "$status" -eq 0 ]

@@ -51,6 +51,7 @@ wait_for_init_exec() {
 	return 1
 }
 
+# bats test_tags=vm
 @test "a command runs inside: busybox echo and a shell" {
 	set_args /bin/busybox echo "hello from inside"
 	run hrun run -b "$BUNDLE" "$ID"
@@ -62,6 +63,7 @@ wait_for_init_exec() {
 	[ "$output" = "hrun: 42" ]
 }
 
+# bats test_tags=vm
 @test "the exit status of the process is hrun's" {
 	probe_run exit 42
 	[ "$status" -eq 42 ]
@@ -69,6 +71,7 @@ wait_for_init_exec() {
 	[ "$status" -eq 0 ]
 }
 
+# bats test_tags=vm
 @test "signals sent to hrun are forwarded to the container's process" {
 	set_args /probe wait-signal
 	for sig in TERM INT HUP USR1; do
@@ -81,6 +84,7 @@ wait_for_init_exec() {
 	done
 }
 
+# bats test_tags=vm
 @test "a container process killed by SIGKILL makes hrun exit 137" {
 	set_args /probe wait-signal
 	hrun_bg "$OUT" run -b "$BUNDLE" "$ID"
@@ -109,6 +113,7 @@ wait_for_init_exec() {
 	assert_no_leftovers "$ID"
 }
 
+# bats test_tags=vm
 @test "every configured namespace is new; an unconfigured one is the host's" {
 	probe_run report ns_cgroup ns_ipc ns_mnt ns_net ns_pid ns_user ns_uts ns_time
 	[ "$status" -eq 0 ]
@@ -122,6 +127,7 @@ wait_for_init_exec() {
 	[ "$(probe_value ns_time)" = "$(readlink "/proc/$$/ns/time")" ]
 }
 
+# bats test_tags=vm
 @test "uid and gid maps, hostname and pid are the template's" {
 	probe_run report uid_map gid_map hostname pid uid gid
 	[ "$status" -eq 0 ]
@@ -133,6 +139,7 @@ wait_for_init_exec() {
 	[ "$(probe_value gid)" = 0 ]
 }
 
+# bats test_tags=vm
 @test "the template's mounts are there with their types and options" {
 	probe_run report mount
 	[ "$status" -eq 0 ]
@@ -176,6 +183,7 @@ wait_for_init_exec() {
 	done
 }
 
+# bats test_tags=vm
 @test "masked paths read empty and readonly paths refuse writes" {
 	local checked=0
 	for f in /proc/timer_list /proc/keys; do
@@ -195,6 +203,7 @@ wait_for_init_exec() {
 	fi
 }
 
+# bats test_tags=vm
 @test "capabilities are the template's minimal set; inheritable and ambient are empty" {
 	probe_run report cap_eff_names cap_prm_names cap_bnd_names cap_inh cap_amb
 	[ "$status" -eq 0 ]
@@ -256,6 +265,7 @@ suid_probe_owned_by_container_root() {
 	update_config '.process.user = {"uid": 1000, "gid": 1000}'
 }
 
+# bats test_tags=vm
 @test "noNewPrivileges: no_new_privs is set and a setuid binary gains nothing" {
 	suid_probe_owned_by_container_root
 	update_config '.process.noNewPrivileges = true'
@@ -325,6 +335,7 @@ suid_probe_owned_by_container_root() {
 	assert_no_leftovers "$ID"
 }
 
+# bats test_tags=vm
 @test "cgroups: the container sees its cgroups as / and the host sees it in them" {
 	probe_run report cgroup
 	[ "$status" -eq 0 ]
@@ -337,12 +348,12 @@ suid_probe_owned_by_container_root() {
 	set_args /probe wait-signal
 	hrun_bg "$OUT" run -b "$BUNDLE" "$ID"
 	wait_for_line "$OUT" '^ready=1$'
-	pid=$(cat "/sys/fs/cgroup/pids$CGROUP/cgroup.procs")
+	pid=$(cat "$(cgroup_dir pids)/cgroup.procs")
 	[ "$(wc -w <<<"$pid")" -eq 1 ]
 	# It is the container's init: hrun's child, in another pid namespace.
 	[ "$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status")" = "$BG_PID" ]
 	[ "$(readlink "/proc/$pid/ns/pid")" != "$(readlink /proc/$$/ns/pid)" ]
-	for d in /sys/fs/cgroup/*"$CGROUP" /sys/fs/cgroup/unified"$CGROUP"; do
+	for d in $(cgroup_dirs); do
 		grep -qx "$pid" "$d/cgroup.procs" || { echo "$pid not in $d"; return 1; }
 	done
 	kill -TERM "$BG_PID"
@@ -378,6 +389,7 @@ suid_probe_owned_by_container_root() {
 	assert_no_leftovers "$name"
 }
 
+# bats test_tags=vm
 @test "standalone: two concurrent runs of bundles named alike get distinct IDs" {
 	# Two directories called "web"; each its own cgroup, as two containers
 	# must not share one (see the next test).
@@ -406,6 +418,7 @@ suid_probe_owned_by_container_root() {
 	[ -z "$(ls -A "$STATE")" ]
 }
 
+# bats test_tags=vm
 @test "a container cannot take the cgroup of a running one, and leaves it running" {
 	# Before hrun refused this, the second container's exit removed the
 	# shared cgroup and killed the first.
@@ -416,7 +429,7 @@ suid_probe_owned_by_container_root() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"$CGROUP"*"is not empty"* ]]
 	[ ! -e "$STATE/second" ]
-	[ -d "/sys/fs/cgroup/pids$CGROUP" ]
+	[ -d "$(cgroup_dir pids)" ]
 	[ -n "$(cgroup_procs)" ]
 	kill -TERM "$BG_PID"
 	wait_bg "$BG_PID"
@@ -425,6 +438,7 @@ suid_probe_owned_by_container_root() {
 	assert_no_leftovers first
 }
 
+# bats test_tags=vm
 @test "a duplicate ID is refused and the running container is untouched" {
 	set_args /probe wait-signal
 	hrun_bg "$OUT" run -b "$BUNDLE" "$ID"
@@ -442,6 +456,7 @@ suid_probe_owned_by_container_root() {
 	assert_no_leftovers "$ID"
 }
 
+# bats test_tags=vm
 @test "a missing executable fails with 'executable file not found' and leaves nothing" {
 	set_args no-such-command
 	run hrun run -b "$BUNDLE" "$ID"
@@ -456,6 +471,7 @@ suid_probe_owned_by_container_root() {
 	[ -z "$(ls -A "$STATE")" ]
 }
 
+# bats test_tags=vm
 @test "a run leaves no state, cgroup or process behind" {
 	probe_run report pid
 	[ "$status" -eq 0 ]

@@ -2,13 +2,15 @@
 # Stage 2 of the VM lane, PID 1 in the guest. Its root is the host's root
 # filesystem (read-only 9p) under a tmpfs overlay, so everything installed on
 # the host is here, and writes stay in the guest. It sets the guest up like a
-# pure cgroup v2 host with AppArmor, runs the integration suite with bats and
-# writes the TAP to the second serial port (/dev/ttyS1), which run.sh reads.
+# pure cgroup v2 host with AppArmor, runs the selected integration tests with
+# bats and writes the TAP to the second serial port (/dev/ttyS1), which
+# run.sh reads.
 #
 # The run's settings come from the file named by hrun.env= on the kernel
 # command line (written by run.sh): HRUN_VM_TOP, HRUN_VM_BUILD, HRUN_VM_TESTS,
-# HRUN_VM_MODULES, HRUN_VM_APPARMOR (profiles to load), HRUN_VM_DEBUG,
-# HRUN_VM_SHELL (a shell on the console instead of the suite).
+# HRUN_VM_BATS_OPTIONS (the tag selection), HRUN_VM_MODULES,
+# HRUN_VM_APPARMOR (profiles to load), HRUN_VM_DEBUG, HRUN_VM_SHELL (a shell
+# on the console instead of the suite).
 #
 # On the console: "HRUN-VM-FAIL: <what>" when the setup failed, and
 # "HRUN-VM-DONE bats=<status>" when the suite ran to its end.
@@ -26,6 +28,13 @@ power_off() {
 fail() {
 	echo "HRUN-VM-FAIL: stage 2: $*"
 	power_off
+}
+
+# Seconds since boot, for the console's timeline.
+uptime_s() {
+	local up
+	read -r up _ </proc/uptime
+	echo "${up}s"
 }
 
 mounts() {
@@ -87,7 +96,12 @@ apparmor() {
 # What tests/run-all.sh sets on the host, and where the tests run.
 suite_env() {
 	export HRUN=$HRUN_VM_BUILD/src/hrun
-	export HRUN_TEST_ROOTFS=$HRUN_VM_BUILD/fixtures/rootfs
+	# Every test copies the rootfs into its bundle: from the guest's tmpfs
+	# that takes half the time it takes over 9p.
+	mkdir -p /run/hrun-vm &&
+		cp -a "$HRUN_VM_BUILD/fixtures/rootfs" /run/hrun-vm/rootfs ||
+		fail "copy the test rootfs $HRUN_VM_BUILD/fixtures/rootfs to /run/hrun-vm"
+	export HRUN_TEST_ROOTFS=/run/hrun-vm/rootfs
 	export HRUN_TEST_CGROUP_PARENT=/hrun-test
 	export HRUN_TEST_LANE=vm
 	cd "$HRUN_VM_TOP" || fail "cd $HRUN_VM_TOP"
@@ -96,7 +110,7 @@ suite_env() {
 # HRUN_VM_SHELL=1: an interactive shell on the console instead of the suite.
 shell() {
 	echo "HRUN_VM_SHELL: the suite's environment is set; run e.g."
-	echo "  bats ${HRUN_VM_TESTS[*]}"
+	echo "  bats ${HRUN_VM_BATS_OPTIONS[*]} ${HRUN_VM_TESTS[*]}"
 	echo "exit (or Ctrl-D) powers the guest off"
 	setsid -c bash -i </dev/ttyS0 >/dev/ttyS0 2>&1
 }
@@ -104,12 +118,12 @@ shell() {
 run_suite() {
 	local rc
 	stty -F /dev/ttyS1 raw -echo 2>/dev/null
-	echo "running: bats --tap ${HRUN_VM_TESTS[*]}"
+	echo "$(uptime_s) running: bats --tap ${HRUN_VM_BATS_OPTIONS[*]} ${HRUN_VM_TESTS[*]}"
 	# A hung test must not outlive the watchdog's patience for the summary.
 	timeout --kill-after=10 "${HRUN_VM_BATS_TIMEOUT:-1700}" \
-		bats --tap "${HRUN_VM_TESTS[@]}" >/dev/ttyS1 2>&1
+		bats --tap "${HRUN_VM_BATS_OPTIONS[@]}" "${HRUN_VM_TESTS[@]}" >/dev/ttyS1 2>&1
 	rc=$?
-	echo "HRUN-VM-DONE bats=$rc"
+	echo "HRUN-VM-DONE bats=$rc at $(uptime_s)"
 }
 
 # What the suite left behind is reported; run.sh shows it as a warning.
@@ -137,7 +151,7 @@ done
 . "$env_file"
 [ "${HRUN_VM_DEBUG:-0}" = 1 ] && set -x
 mounts
-echo "stage 2: kernel $(uname -r), $(nproc) CPUs, $(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo) MiB"
+echo "stage 2: at $(uptime_s), kernel $(uname -r), $(nproc) CPUs, $(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo) MiB"
 network
 cgroups
 apparmor

@@ -1,8 +1,9 @@
 #!/bin/bash
-# The VM test lane: runs the integration suite (tests/integration/*.bats,
-# the same files the host runs) inside a qemu guest with Debian's kernel,
-# a pure cgroup v2 hierarchy and AppArmor, for what this host's kernel
-# lacks. See tests/vm/README.md for how it works and how to debug it.
+# The VM test lane: runs integration tests (tests/integration/*.bats, the
+# same files the host runs; by default those tagged "vm") inside a qemu
+# guest with Debian's kernel, a pure cgroup v2 hierarchy and AppArmor, for
+# what this host's kernel lacks. See tests/vm/README.md for how it works,
+# how tests are selected and how to debug it.
 #
 # Usage: tests/vm/run.sh [TAP-FILE]
 #
@@ -21,6 +22,8 @@
 #                      the image cache and logs go to $HRUN_BUILD_DIR/vm
 #   HRUN_VM_TESTS      bats files or directories to run, space separated
 #                      (default: tests/integration)
+#   HRUN_VM_TAGS       bats --filter-tags: the tests of HRUN_VM_TESTS to run
+#                      (default: vm, the tests tagged "vm"; empty: all of them)
 #   HRUN_VM_TIMEOUT    watchdog: seconds before a guest is killed (1200)
 #   HRUN_VM_MEM        guest memory in MiB (2048)
 #   HRUN_VM_SMP        guest CPUs (2)
@@ -46,6 +49,7 @@ tests=()
 for t in ${HRUN_VM_TESTS:-$top/tests/integration}; do
 	tests+=("$(realpath -m "$t")")
 done
+tags=${HRUN_VM_TAGS-vm}
 watchdog=${HRUN_VM_TIMEOUT:-1200}
 mem=${HRUN_VM_MEM:-2048}
 smp=${HRUN_VM_SMP:-2}
@@ -62,7 +66,6 @@ fi
 # Modules the initramfs loads (with their dependencies, from modules.dep):
 # the 9p share, the overlay root, the ext4 scratch disk.
 INITRD_MODULES=(virtio_pci 9pnet_virtio 9p overlay virtio_blk crc32c_generic ext4)
-PACKAGES=(qemu-system-x86 busybox-static bats jq apparmor e2fsprogs coreutils)
 
 [ $# -le 1 ] || { echo "usage: $0 [TAP-FILE]" >&2; exit 2; }
 # The TAP goes to fd 3: the file, or a copy of stdout (sharing its offset).
@@ -99,16 +102,70 @@ show_console() {
 		sed 's/^/   | /' >&2
 }
 
+# qemu and what the guest uses from the host's root: tests/install-deps.sh
+# keeps the list.
 install_packages() {
-	local p missing=()
-	for p in "${PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	"$top/tests/install-deps.sh" --vm >&2
+}
+
+# A test that needs a pure cgroup v2 host or AppArmor calls a require_
+# helper (tests/integration/helpers.bash) and skips everywhere else: without
+# the tag the lane selects, nothing would ever run it. Prints each such
+# call in a test (or, outside any test, in a file) that lacks the "vm" tag.
+untagged_requirements() {
+	local files
+	files=$(find "${tests[@]}" -maxdepth 1 -name '*.bats' -type f 2>/dev/null | LC_ALL=C sort)
+	[ -n "$files" ] || return 0
+	# shellcheck disable=SC2086 # the paths have no white space (check_path)
+	awk -v tag=vm '
+		function tagged(line) {
+			sub(/^[^=]*=/, "", line)
+			gsub(/[[:blank:]]/, "", line)
+			return index("," line ",", "," tag ",") > 0
+		}
+		FNR == 1 { file_tag = 0; next_tag = 0; in_test = 0 }
+		/^[[:blank:]]*#[[:blank:]]*bats[[:blank:]]+file_tags=/ { file_tag = tagged($0); next }
+		/^[[:blank:]]*#[[:blank:]]*bats[[:blank:]]+test_tags=/ { next_tag = tagged($0); next }
+		/^[[:blank:]]*@test[[:blank:]]/ {
+			in_test = 1; test_tag = next_tag; next_tag = 0
+			name = $0
+			sub(/^[[:blank:]]*@test[[:blank:]]+/, "", name)
+			sub(/[[:blank:]]*\{[[:blank:]]*$/, "", name)
+			next
+		}
+		/^}/ { in_test = 0; next }
+		/^[[:blank:]]*#/ { next }
+		/require_(cgroup_unified|cgroup2_controller|apparmor)/ {
+			if (!file_tag && !(in_test && test_tag))
+				printf "%s:%d: %s\n", FILENAME, FNR, in_test ? "test " name : "outside a test (tag the file)"
+		}' $files
+}
+
+# The guest runs bats with these options.
+bats_options() {
+	# -T: each result with its time, the guest being ~10x slower.
+	bats_opts=(-T)
+	[ -z "$tags" ] || bats_opts+=(--filter-tags "$tags")
+}
+
+# Selecting one tag, only the files that use it go to the guest: bats reads
+# every file it is given to find the tagged tests, seconds a file there.
+narrow_to_tagged_files() {
+	local t f files=()
+	[[ "$tags" =~ ^[-_:[:alnum:]]+$ ]] || return 0
+	for t in "${tests[@]}"; do
+		if [ -d "$t" ]; then
+			for f in "$t"/*.bats; do [ -f "$f" ] && files+=("$f"); done
+		else
+			files+=("$t")
+		fi
 	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	say "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >&2 &&
-		apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+	tests=()
+	for f in "${files[@]}"; do
+		grep -qE "^[[:blank:]]*#[[:blank:]]*bats[[:blank:]]+(test|file)_tags=(.*[,[:blank:]])?$tags([,[:blank:]]|\$)" "$f" &&
+			tests+=("$f")
+	done
+	return 0
 }
 
 # The guest's kernel: an installed Debian 6.1 kernel if the host has one,
@@ -117,7 +174,7 @@ install_packages() {
 # udev and initramfs-tools onto the host for nothing). Sets kernel, kver,
 # moddir (the directory holding lib/modules/$kver).
 find_kernel() {
-	local v pkg deb
+	local v pkg deb want
 	for v in $(ls -1 /boot/vmlinuz-6.1.*-amd64 2>/dev/null | sort -rV); do
 		kver=${v#/boot/vmlinuz-}
 		if [ -f "/lib/modules/$kver/modules.dep" ]; then
@@ -125,20 +182,27 @@ find_kernel() {
 			return 0
 		fi
 	done
+	# The cached one, while it is what apt's lists offer (apt-get update,
+	# which install-deps.sh runs, brings news of a newer one).
+	want=$(kernel_package)
 	for v in $(ls -1 "$vm"/kernel/boot/vmlinuz-* 2>/dev/null | sort -rV); do
 		kver=${v##*/vmlinuz-}
 		if [ -f "$vm/kernel/lib/modules/$kver/modules.dep" ]; then
+			if [ -n "$want" ] && [ "$want" != "$(cat "$vm/kernel/package" 2>/dev/null)" ]; then
+				say "the cached kernel is not $want: fetching it"
+				break
+			fi
 			kernel=$v moddir=$vm/kernel/lib/modules
 			return 0
 		fi
 	done
-	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
-	if [ -z "$pkg" ]; then
-		apt-get update -qq >&2
-		pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+	if [ -z "$want" ]; then
+		apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
+		want=$(kernel_package)
 	fi
-	[ -n "$pkg" ] || return 1
-	say "downloading the guest kernel: apt-get download $pkg"
+	[ -n "$want" ] || return 1
+	pkg=${want% *}
+	say "downloading the guest kernel: apt-get download $pkg (${want#* })"
 	rm -rf "$vm/pkgs" "$vm/kernel" "$vm/kernel.new"
 	mkdir -p "$vm/pkgs"
 	(cd "$vm/pkgs" && apt-get download -q "$pkg" >&2 2>"$vm/pkgs/download.log") || {
@@ -151,8 +215,20 @@ find_kernel() {
 	[ -f "$vm/kernel.new/boot/vmlinuz-$kver" ] || return 1
 	# The package's postinst would run depmod; busybox's does the same.
 	busybox depmod -b "$vm/kernel.new" "$kver" || return 1
-	mv "$vm/kernel.new" "$vm/kernel" && rm -rf "$vm/pkgs"
+	echo "$want" >"$vm/kernel.new/package" &&
+		mv "$vm/kernel.new" "$vm/kernel" && rm -rf "$vm/pkgs"
 	kernel=$vm/kernel/boot/vmlinuz-$kver moddir=$vm/kernel/lib/modules
+}
+
+# "PACKAGE VERSION" of the kernel linux-image-amd64 depends on, from apt's
+# local lists; nothing when they do not know it.
+kernel_package() {
+	local pkg ver
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+	[ -n "$pkg" ] || return 0
+	ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }')
+	[ -z "$ver" ] || echo "$pkg $ver"
 }
 
 # Print the modules to insmod for the given names, dependencies first, as
@@ -249,16 +325,24 @@ quoted() {
 
 # The guest reads its settings from the share.
 write_settings() {
+	local v
 	{
 		printf 'HRUN_VM_TOP=%q\n' "$top"
 		printf 'HRUN_VM_BUILD=%q\n' "$build"
 		printf 'HRUN_VM_TESTS=(%s)\n' "$(quoted "${tests[@]}")"
+		printf 'HRUN_VM_BATS_OPTIONS=(%s)\n' "$(quoted "${bats_opts[@]}")"
 		printf 'HRUN_VM_MODULES=%q\n' "$moddir"
 		printf 'HRUN_VM_APPARMOR=(%s)\n' "$(quoted "${apparmor[@]}")"
 		printf 'HRUN_VM_DEBUG=%q\n' "$debug"
 		printf 'HRUN_VM_SHELL=%q\n' "$shell"
 		# Leave the watchdog time to boot and to report.
 		printf 'HRUN_VM_BATS_TIMEOUT=%q\n' "$((watchdog > 180 ? watchdog - 60 : watchdog))"
+		# The suite's own settings, as tests/run-all.sh exports them
+		# (HRUN_TEST_*); the guest sets HRUN, HRUN_TEST_ROOTFS,
+		# HRUN_TEST_CGROUP_PARENT and HRUN_TEST_LANE itself.
+		for v in $(compgen -e | grep '^HRUN_TEST_'); do
+			printf 'export %s=%q\n' "$v" "${!v}"
+		done
 	} >"$vm/guest.env"
 }
 
@@ -352,7 +436,21 @@ flock -n 9 || lane_failed "another run holds $vm/lock"
 for p in "$top" "$build" "$here"; do check_path "$p"; done
 [ -f "$build/Makefile" ] ||
 	lane_failed "$build is not a configured build directory: run tests/run-all.sh, or ./autogen.sh and configure there"
-install_packages || lane_failed "installing ${PACKAGES[*]} failed"
+install_packages || lane_failed "installing the lane's packages failed (tests/install-deps.sh --vm)"
+untagged=$(untagged_requirements)
+if [ -n "$untagged" ]; then
+	say "these tests need what only the VM lane has, but lack its tag (# bats test_tags=vm):"
+	sed 's/^/   | /' <<<"$untagged" >&2
+	lane_failed "$(wc -l <<<"$untagged") test(s) call require_* without the vm tag: $(head -n1 <<<"$untagged")"
+fi
+bats_options
+narrow_to_tagged_files
+[ ${#tests[@]} -gt 0 ] || lane_failed "no test file has a test tagged $tags"
+# bats 1.8 or later has --filter-tags; an older one refuses it here.
+selected=$(bats --count "${bats_opts[@]}" "${tests[@]}" 2>&1) ||
+	lane_failed "bats cannot select the tests (bats-core 1.8 or later needed for tags): $(tail -n1 <<<"$selected")"
+[ "$selected" -gt 0 ] 2>/dev/null || lane_failed "no tests selected (HRUN_VM_TAGS=$tags, HRUN_VM_TESTS=${tests[*]})"
+say "$selected tests selected${tags:+ (tag $tags)}"
 find_kernel || lane_failed "no guest kernel: apt-get download of linux-image-amd64's kernel failed"
 build_initrd || lane_failed "building the boot image failed"
 build_hrun || lane_failed "building hrun, the probe or the test rootfs failed (log: $vm/build.log)"

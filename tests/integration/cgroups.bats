@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# The container's cgroup, seen from the host and from inside: where init is
+# placed, what the container sees of it, and that it goes with the
+# container. Whatever the host's cgroup mode, unless a test says it needs
+# a pure cgroup v2 host (the VM lane, tests/vm, is one; elsewhere such a
+# test is skipped, saying so). The VM lane runs every test of this file.
+# bats file_tags=vm
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	setup_bundle
+	ID=cgroup-$BATS_TEST_NUMBER
+	OUT=$BUNDLE.out
+}
+
+teardown() {
+	stop_bg
+	rm -f "$OUT"
+	teardown_bundle
+}
+
+@test "cgroup v2: init is in the unified cgroup at cgroupsPath, hrun is not, and the cgroup goes with them" {
+	require_cgroup_unified
+	set_args /probe wait-signal
+	hrun_bg "$OUT" run -b "$BUNDLE" "$ID"
+	wait_for_line "$OUT" '^ready=1$'
+	pid=$(cat "/sys/fs/cgroup$CGROUP/cgroup.procs")
+	[ "$(wc -w <<<"$pid")" -eq 1 ]
+	# One hierarchy, one line: the unified cgroup, and no v1 ones.
+	[ "$(cat "/proc/$pid/cgroup")" = "0::$CGROUP" ]
+	# hrun stays where its caller is: a runtime inside the container's
+	# cgroup would keep it busy and count against its limits.
+	[ "$(cat "/proc/$BG_PID/cgroup")" = "$(cat /proc/$$/cgroup)" ]
+	kill -TERM "$BG_PID"
+	wait_bg "$BG_PID"
+	[ "$BG_STATUS" -eq 0 ]
+	[ ! -e "/sys/fs/cgroup$CGROUP" ]
+}
+
+@test "cgroup v2: the cgroup namespace is rooted at the container's cgroup; a cgroup mount shows only it" {
+	require_cgroup_unified
+	update_config '.mounts += [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+		"options": ["nosuid", "noexec", "nodev", "ro"]}]'
+	set_args sh -c '/probe report cgroup
+		ls /sys/fs/cgroup | sed "s/^/entry=/"
+		sed "s/^/proc=/" /sys/fs/cgroup/cgroup.procs
+		exec /probe wait-signal'
+	hrun_bg "$OUT" run -b "$BUNDLE" "$ID"
+	wait_for_line "$OUT" '^ready=1$'
+	pid=$(cat "/sys/fs/cgroup$CGROUP/cgroup.procs")
+	# The kernel shows a cgroup relative to the reader's namespace root:
+	# the same process is at / inside and at cgroupsPath outside.
+	[ "$(grep '^cgroup=' "$OUT")" = "cgroup=0::/" ]
+	[ "$(cat "/proc/$pid/cgroup")" = "0::$CGROUP" ]
+	# Mounted inside, cgroup2 has the container's cgroup as its root: its
+	# own init in cgroup.procs, none of the host's cgroups below it.
+	grep -qx proc=1 "$OUT"
+	grep -qx entry=cgroup.procs "$OUT"
+	if grep -x -e entry=init.scope -e "entry=${CGROUP_PARENT#/}" "$OUT"; then
+		echo "the host's cgroups are visible inside"
+		return 1
+	fi
+	kill -TERM "$BG_PID"
+	wait_bg "$BG_PID"
+	[ "$BG_STATUS" -eq 0 ]
+	assert_no_leftovers "$ID"
+}
+
+@test "a cgroupsPath with child cgroups is not a container's: refused, and left as it was" {
+	# A slice or a pod's cgroup: taking it, the container's exit would
+	# remove it and kill everything below.
+	for d in $(cgroup_dirs); do
+		mkdir -p "$d/child"
+	done
+	set_args /probe report pid
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$CGROUP"*"has child cgroups"* ]]
+	[ ! -e "$STATE/$ID" ]
+	for d in $(cgroup_dirs); do
+		[ -d "$d/child" ] || { echo "$d/child was removed"; return 1; }
+	done
+}
