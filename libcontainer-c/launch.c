@@ -55,6 +55,7 @@ struct launch {
 	int console_fd;	/* init sends the pty master here */
 	int master;	/* foreground run with a terminal: what we proxy */
 	int fifo_fd;	/* O_PATH: init reopens it for writing to wait for start */
+	unsigned int preserve_fds;	/* --preserve-fds plus socket-activation fds */
 	bool init_created;	/* init reported CREATED: poststop hooks apply */
 	bool keep;	/* the container outlives this command */
 };
@@ -75,6 +76,82 @@ static int absolute_sources(struct launch *l, struct hrun_error *err)
 		m->source = abs;
 	}
 	return 0;
+}
+
+static int add_env(struct hrun_process *proc, const char *entry, struct hrun_error *err)
+{
+	char **v = realloc(proc->env.v, (proc->env.n + 2) * sizeof(*v));
+
+	if (!v)
+		return hrun_error_errno(err, "realloc");
+	proc->env.v = v;
+	v[proc->env.n] = strdup(entry);
+	if (!v[proc->env.n])
+		return hrun_error_errno(err, "strdup");
+	v[++proc->env.n] = NULL;
+	proc->env.set = true;
+	return 0;
+}
+
+/* systemd socket activation, as runc passes it on: the LISTEN_FDS sockets
+ * we were given (fds 3..) go to the container first, then the
+ * --preserve-fds ones, and the process learns it is their listener. */
+static int pass_listen_fds(struct launch *l, struct hrun_error *err)
+{
+	const char *fds = getenv("LISTEN_FDS");
+	const char *pid = getenv("LISTEN_PID");
+	char *end;
+	unsigned long n;
+
+	l->preserve_fds = l->opts->preserve_fds;
+	if (!fds || !*fds || (pid && strtol(pid, NULL, 10) != getpid()))
+		return 0;
+	n = strtoul(fds, &end, 10);
+	if (*end || n == 0 || n > 1024)
+		return 0;
+	l->preserve_fds += (unsigned int)n;
+	{
+		char entry[32];
+		snprintf(entry, sizeof(entry), "LISTEN_FDS=%lu", n);
+		if (add_env(l->spec->process, entry, err) < 0)
+			return -1;
+	}
+	return add_env(l->spec->process, "LISTEN_PID=1", err);
+}
+
+/* sd_notify from the container: the caller's NOTIFY_SOCKET is bound into
+ * the container at a fixed path and the process told where it is. Unlike
+ * runc there is no proxy adding MAINPID: the service needs
+ * NotifyAccess=all (documented in docs/architecture.md). */
+#define CONTAINER_NOTIFY_SOCKET "/run/notify/notify.sock"
+static int pass_notify_socket(struct launch *l, struct hrun_error *err)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct hrun_spec *spec = l->spec;
+	struct hrun_mount *mounts, *m;
+	static const char *const options[] = { "bind", "nosuid", "nodev", "noexec" };
+
+	if (!path || path[0] != '/')
+		return 0;
+	mounts = realloc(spec->mounts, (spec->n_mounts + 1) * sizeof(*mounts));
+	if (!mounts)
+		return hrun_error_errno(err, "realloc");
+	spec->mounts = mounts;
+	m = memset(&mounts[spec->n_mounts++], 0, sizeof(*m));
+	m->destination = strdup(CONTAINER_NOTIFY_SOCKET);
+	m->source = strdup(path);
+	m->type = strdup("bind");
+	m->options.v = calloc(5, sizeof(char *));
+	if (!m->destination || !m->source || !m->type || !m->options.v)
+		return hrun_error_errno(err, "strdup");
+	m->options.set = true;
+	for (size_t i = 0; i < 4; i++) {
+		m->options.v[i] = strdup(options[i]);
+		if (!m->options.v[i])
+			return hrun_error_errno(err, "strdup");
+		m->options.n++;
+	}
+	return add_env(spec->process, "NOTIFY_SOCKET=" CONTAINER_NOTIFY_SOCKET, err);
 }
 
 static int load_bundle(struct launch *l, struct hrun_error *err)
@@ -114,7 +191,7 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 		return -1;
 	if (hrun_policy_apply(l->spec, l->level, err) < 0)
 		return -1;
-	if (absolute_sources(l, err) < 0)
+	if (absolute_sources(l, err) < 0 || pass_listen_fds(l, err) < 0 || pass_notify_socket(l, err) < 0)
 		return -1;
 	if (!realpath(l->spec->root.path, path))
 		return hrun_error_errno(err, "config.json: root.path: \"%s\"", l->spec->root.path);
@@ -257,7 +334,7 @@ static void run_init(struct launch *l)
 		.new_cgroupns = (hrun_ns_new_flags(l->spec) & CLONE_NEWCGROUP) != 0,
 		.no_pivot = l->opts->no_pivot,
 		.no_new_keyring = l->opts->no_new_keyring,
-		.preserve_fds = l->opts->preserve_fds,
+		.preserve_fds = l->preserve_fds,
 		.fifo_fd = l->fifo_fd,
 		.console_fd = l->console_fd,
 		.id = l->id,

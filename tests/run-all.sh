@@ -118,6 +118,19 @@ for d in /sys/fs/cgroup/hrun-test /sys/fs/cgroup/*/hrun-test; do
 	[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 done
 
+# --- e2e ---------------------------------------------------------------------
+# podman, containerd and conmon, Debian's, driving hrun as their runtime;
+# run.sh installs and starts them and leaves nothing behind.
+echo "== e2e"
+E2E_RUNTIME="$HRUN" timeout 900 "$top/tests/e2e/run.sh" "$logs/e2e.tap" >"$logs/e2e.log" 2>&1
+e2e_rc=$?
+count_tap "$logs/e2e.tap"
+if [ "$e2e_rc" -ne 0 ] && [ "$tap_failed" -eq 0 ]; then
+	echo "   the e2e suite exited $e2e_rc with no failure in its TAP"
+	tail -n 40 "$logs/e2e.log" | sed 's/^/   | /'
+	failed=$((failed + 1))
+fi
+
 # --- vm ----------------------------------------------------------------------
 # The integration tests tagged "vm" (every one that needs cgroup v2 or
 # AppArmor, and a smoke set) in a qemu guest. A guest that cannot boot, or

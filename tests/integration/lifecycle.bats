@@ -511,3 +511,38 @@ pid_of() {
 	[ "$BG_STATUS" -eq 137 ]
 	assert_no_leftovers "$ID"
 }
+
+@test "socket activation: LISTEN_FDS sockets and variables reach the container" {
+	set_args /probe report fd env
+	LISTEN_FDS=1 run hrun run -b "$BUNDLE" --preserve-fds 1 "$ID" 3<"$BUNDLE/config.json" 4<"$BUNDLE/config.json" 5<"$BUNDLE/config.json"
+	[ "$status" -eq 0 ]
+	# One activation fd plus one preserved: 3 and 4, not 5.
+	[[ "$(probe_values fd)" == *"3 "*config.json* ]]
+	[[ "$(probe_values fd)" == *"4 "*config.json* ]]
+	[[ "$(probe_values fd)" != *"5 "* ]]
+	[[ "$(probe_values env)" == *LISTEN_FDS=1* ]]
+	[[ "$(probe_values env)" == *LISTEN_PID=1* ]]
+	# Meant for another process: ignored.
+	LISTEN_FDS=1 LISTEN_PID=1 run hrun run -b "$BUNDLE" "$ID" 3<"$BUNDLE/config.json"
+	[ "$status" -eq 0 ]
+	[[ "$(probe_values fd)" != *"3 "* ]]
+	[[ "$(probe_values env)" != *LISTEN_FDS* ]]
+}
+
+@test "NOTIFY_SOCKET: the caller's socket is bound into the container and named in its env" {
+	set_args /bin/sh -c 'echo "env=$NOTIFY_SOCKET"; [ -S "$NOTIFY_SOCKET" ] && echo is-socket'
+	rm -f "$OUT.notify"
+	# The mount point is made inside the rootfs by the container's root
+	# (host uid 100000 until rootfs idmapping lands).
+	mkdir -p "$BUNDLE/rootfs/run/notify"
+	chown 100000:100000 "$BUNDLE/rootfs/run/notify"
+	# A listening datagram socket the way systemd makes one.
+	"$HRUN_TEST_RECVTTY" "$OUT.notify" >/dev/null 2>&1 &
+	RPID=$!
+	for _ in $(seq 100); do [ -S "$OUT.notify" ] && break; sleep 0.05; done
+	NOTIFY_SOCKET=$OUT.notify run hrun run -b "$BUNDLE" "$ID"
+	kill "$RPID"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[[ "$output" == *env=/run/notify/notify.sock* ]]
+	[[ "$output" == *is-socket* ]]
+}
