@@ -515,6 +515,33 @@ int hrun_cgroup_freeze(const struct hrun_cgroup *cg, bool frozen, struct hrun_er
 				frozen ? "frozen" : "thawed");
 }
 
+int hrun_cgroup_signal(const struct hrun_cgroup *cg, int sig, struct hrun_error *err)
+{
+	struct hrun_error ignored;
+	_cleanup_free_ pid_t *pids = NULL;
+	bool was_frozen, frozen;
+	size_t n;
+	int r = 0;
+
+	/* One write kills the whole subtree, with no pid to go stale. */
+	if (sig == SIGKILL && write_control(cg, NULL, "cgroup.kill", "1", &ignored) == 0)
+		return 0;
+	/* Frozen, nothing can exit and be reaped between reading a pid and
+	 * signalling it, so no pid is reused under us. */
+	was_frozen = hrun_cgroup_is_frozen(cg);
+	frozen = was_frozen || hrun_cgroup_freeze(cg, true, &ignored) == 0;
+	if (hrun_cgroup_pids(cg, &pids, &n, err) < 0)
+		r = -1;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (kill(pids[i], sig) < 0 && errno != ESRCH)
+			r = hrun_error_errno(err, "kill %d", pids[i]);
+	/* Thaw what we froze; a paused container thaws for SIGKILL only,
+	 * since frozen tasks act on it only once thawed. */
+	if (frozen && (!was_frozen || sig == SIGKILL) && hrun_cgroup_freeze(cg, false, &ignored) < 0 && r == 0)
+		r = hrun_error_plain(err, ignored.code, "%s", ignored.msg);
+	return r;
+}
+
 void hrun_cgroup_release(struct hrun_cgroup *cg)
 {
 	if (cg->v2_fd >= 0)

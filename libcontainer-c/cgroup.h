@@ -53,6 +53,11 @@ bool hrun_cgroup_is_frozen(const struct hrun_cgroup *cg);
  * unified, then v1 CONTROLLER); malloc'd, trailing newline removed. */
 char *hrun_cgroup_read(const struct hrun_cgroup *cg, const char *controller, const char *file);
 
+/* Send SIG to every process in the cgroup: SIGKILL through cgroup.kill
+ * where the kernel has it, else with the cgroup frozen meanwhile so that
+ * no pid is reused between reading and signalling it. */
+int hrun_cgroup_signal(const struct hrun_cgroup *cg, int sig, struct hrun_error *err);
+
 void hrun_cgroup_release(struct hrun_cgroup *cg);
 
 #endif

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "hooks.h"
 #include "json.h"
+#include "notify.h"
 #include "syscalls.h"
 
 #define EXEC_FIFO "exec.fifo"
@@ -170,35 +171,65 @@ int hrun_container_pidfd(const struct hrun_container *c, struct hrun_error *err)
 	return fd;
 }
 
-int hrun_exec_fifo_release(int dirfd, int pidfd, struct hrun_error *err)
+/* Read everything init writes until it closes the FIFO (on exec, or by
+ * dying); PIDFD ends the wait should init die before it opened it. */
+static ssize_t read_fifo(int fifo, int pidfd, char *buf, size_t size, struct hrun_error *err)
 {
-	_cleanup_close_ int fifo = openat(dirfd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-	struct pollfd fds[2] = { { .fd = -1, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
-	char byte;
-	ssize_t n;
+	struct pollfd fds[2] = { { .fd = fifo, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+	size_t len = 0;
+	bool opened = false;
 
-	if (fifo < 0)
-		return hrun_error_errno(err, "open " EXEC_FIFO);
-	fds[0].fd = fifo;
-	/* Init is blocked opening the FIFO for writing until we have it open
-	 * for reading; then it writes one byte. */
 	for (;;) {
+		ssize_t n;
 		int r = poll(fds, 2, -1);
+
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return hrun_error_errno(err, "poll " EXEC_FIFO);
-		if (fds[0].revents)
+		if (fds[0].revents) {
+			n = read(fifo, buf + len, size - 1 - len);
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				return hrun_error_errno(err, "read " EXEC_FIFO);
+			if (n > 0) {
+				len += (size_t)n;
+				opened = true;
+			}
+			/* End of file: the writer is gone (init exec'd or died). */
+			if (n == 0 && (opened || (fds[0].revents & POLLHUP)))
+				break;
+			if (len == size - 1)
+				break;
+			continue;
+		}
+		/* Init died without ever opening the FIFO. */
+		if (fds[1].revents && !opened)
 			break;
-		if (fds[1].revents)
-			return hrun_error_plain(err, ESRCH, "container init exited before start");
 	}
-	n = read(fifo, &byte, 1);
-	if (n != 1)
-		return hrun_error_plain(err, ESRCH, "container init exited before start");
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+int hrun_exec_fifo_release(int dirfd, int pidfd, struct hrun_error *err)
+{
+	_cleanup_close_ int fifo = openat(dirfd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	char buf[1 + HRUN_ERROR_MSG_MAX + 1];
+	ssize_t n;
+
+	if (fifo < 0)
+		return hrun_error_errno(err, "open " EXEC_FIFO);
+	/* Opening it for reading releases init, blocked opening it for
+	 * writing; it then runs the startContainer hooks and execs. */
+	n = read_fifo(fifo, pidfd, buf, sizeof(buf), err);
+	if (n < 0)
+		return -1;
 	if (unlinkat(dirfd, EXEC_FIFO, 0) < 0)
 		return hrun_error_errno(err, "remove " EXEC_FIFO);
-	return 0;
+	if (n > 0 && buf[0] == '0' && (n == 1 || buf[1] != 'E'))
+		return 0;
+	if (n > 0 && (buf[0] == 'E' || buf[1] == 'E'))
+		return hrun_error_plain(err, EINVAL, "%s", buf[0] == 'E' ? buf + 1 : buf + 2);
+	return hrun_error_plain(err, ESRCH, "container init exited before start");
 }
 
 static int write_running(struct hrun_container *c, struct hrun_error *err)
@@ -219,15 +250,17 @@ static void run_poststart(struct hrun_container *c)
 		return;
 	c->status = HRUN_STATUS_RUNNING;
 	json = hrun_container_state_json(c, false, &err);
-	/* runtime-spec: a failing poststart hook is only logged. */
-	if (!json || hrun_hooks_run(&c->spec->hooks.poststart, "poststart", json, &err) < 0)
+	if (!json)
 		hrun_warn("%s", err.msg);
+	else
+		hrun_hooks_run_warn(&c->spec->hooks.poststart, "poststart", json);
 }
 
 int hrun_container_start(const struct hrun_context *ctx, const char *id, struct hrun_error *err)
 {
 	struct hrun_container c;
 	_cleanup_close_ int pidfd = -1;
+	_cleanup_close_ int notify = -1;
 	int r = -1;
 
 	if (hrun_container_open(ctx, id, true, &c, err) < 0)
@@ -243,7 +276,15 @@ int hrun_container_start(const struct hrun_context *ctx, const char *id, struct 
 		goto out;
 	}
 	pidfd = hrun_container_pidfd(&c, err);
-	if (pidfd < 0 || hrun_exec_fifo_release(c.dirfd, pidfd, err) < 0 || write_running(&c, err) < 0)
+	if (pidfd < 0)
+		goto out;
+	/* Created with NOTIFY_SOCKET: listen before the process can talk. */
+	if (hrun_notify_host_socket() && faccessat(c.dirfd, "notify", F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (notify = hrun_notify_listen(c.dirfd, err)) < 0)
+		goto out;
+	if (hrun_exec_fifo_release(c.dirfd, pidfd, err) < 0 || write_running(&c, err) < 0)
+		goto out;
+	if (notify >= 0 && hrun_notify_forward_ready(notify, pidfd, c.state.pid, err) < 0)
 		goto out;
 	run_poststart(&c);
 	r = 0;
@@ -259,18 +300,7 @@ static bool is_live(enum hrun_status s)
 
 static int signal_all(struct hrun_container *c, int sig, struct hrun_error *err)
 {
-	_cleanup_free_ pid_t *pids = NULL;
-	size_t n;
-
-	if (hrun_cgroup_pids(&c->cgroup, &pids, &n, err) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (kill(pids[i], sig) < 0 && errno != ESRCH)
-			return hrun_error_errno(err, "kill %d", pids[i]);
-	/* Frozen tasks only act on the signal once thawed. */
-	if (sig == SIGKILL && c->status == HRUN_STATUS_PAUSED)
-		return hrun_cgroup_freeze(&c->cgroup, false, err);
-	return 0;
+	return hrun_cgroup_signal(&c->cgroup, sig, err);
 }
 
 static int kill_container(struct hrun_container *c, int sig, bool all, struct hrun_error *err)
@@ -335,9 +365,10 @@ int hrun_container_destroy(struct hrun_container *c, const struct hrun_context *
 
 		c->status = HRUN_STATUS_STOPPED;
 		json = hrun_container_state_json(c, false, &herr);
-		/* runtime-spec: poststop failures are logged, deletion goes on. */
-		if (!json || hrun_hooks_run(&c->spec->hooks.poststop, "poststop", json, &herr) < 0)
+		if (!json)
 			hrun_warn("%s", herr.msg);
+		else
+			hrun_hooks_run_warn(&c->spec->hooks.poststop, "poststop", json);
 	}
 	if (r == 0 && hrun_state_remove(ctx->root, c->state.id, err) < 0)
 		r = -1;
@@ -401,7 +432,7 @@ int hrun_container_pause(const struct hrun_context *ctx, const char *id, bool pa
 
 	if (hrun_container_open(ctx, id, true, &c, err) < 0)
 		return -1;
-	if (pause && c.status != HRUN_STATUS_RUNNING && c.status != HRUN_STATUS_CREATED)
+	if (pause && c.status != HRUN_STATUS_RUNNING)
 		hrun_error_plain(err, EINVAL, "container not running");
 	else if (!pause && c.status != HRUN_STATUS_PAUSED)
 		hrun_error_plain(err, EINVAL, "container not paused");
@@ -421,18 +452,22 @@ int hrun_write_pid_file(const char *path, pid_t pid, struct hrun_error *err)
 	char text[32];
 	int len = snprintf(text, sizeof(text), "%d", pid);
 
-	if (!copy || asprintf(&tmp, "%s/.%s.hrun-tmp", dirname(copy), basename((char *)path)) < 0)
+	/* A fresh, unguessable name beside the target (mkostemp: O_EXCL),
+	 * renamed over it: readers see no file or the whole pid. */
+	if (!copy || asprintf(&tmp, "%s/.hrun-pid-XXXXXX", dirname(copy)) < 0)
 		return hrun_error_errno(err, "pid file \"%s\"", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return hrun_error_errno(err, "create pid file \"%s\"", tmp);
-	if (write(fd, text, (size_t)len) != len) {
+	if (write(fd, text, (size_t)len) != len || fchmod(fd, 0644) < 0) {
+		hrun_error_errno(err, "write pid file \"%s\"", tmp);
 		unlink(tmp);
-		return hrun_error_errno(err, "write pid file \"%s\"", tmp);
+		return -1;
 	}
 	if (rename(tmp, path) < 0) {
+		hrun_error_errno(err, "rename pid file to \"%s\"", path);
 		unlink(tmp);
-		return hrun_error_errno(err, "rename pid file to \"%s\"", path);
+		return -1;
 	}
 	return 0;
 }

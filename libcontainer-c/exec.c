@@ -18,6 +18,8 @@
 #include "foreground.h"
 #include "init.h"
 #include "namespace.h"
+#include "policy.h"
+#include "seccomp.h"
 #include "sync.h"
 #include "syscalls.h"
 
@@ -33,6 +35,7 @@ struct exec {
 	int master;	/* foreground with a terminal: what we proxy */
 	pid_t pid;
 	int pidfd;
+	struct hrun_seccomp_prog seccomp;
 };
 
 static int strv_append(struct hrun_strv *sv, char *const *add, size_t n, struct hrun_error *err)
@@ -52,6 +55,30 @@ static int strv_append(struct hrun_strv *sv, char *const *add, size_t n, struct 
 		v[++sv->n] = NULL;
 	}
 	sv->set = true;
+	return 0;
+}
+
+/* -e KEY=VALUE replaces the container's KEY, as runc does (a duplicate
+ * would lose: getenv and PATH lookup take the first). */
+static int set_env(struct hrun_strv *env, char *const *add, size_t n, struct hrun_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t key = strcspn(add[i], "=");
+		bool replaced = false;
+
+		for (size_t j = 0; j < env->n && !replaced; j++) {
+			if (strncmp(env->v[j], add[i], key) == 0 && (env->v[j][key] == '=' || !env->v[j][key])) {
+				char *copy = strdup(add[i]);
+				if (!copy)
+					return hrun_error_errno(err, "strdup");
+				free(env->v[j]);
+				env->v[j] = copy;
+				replaced = true;
+			}
+		}
+		if (!replaced && strv_append(env, &add[i], 1, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -75,6 +102,35 @@ static int parse_user(const char *s, struct hrun_user *u, struct hrun_error *err
 	return 0;
 }
 
+#define SWAP(a, b)                      \
+	do {                            \
+		__typeof__(a) tmp_ = (a); \
+		(a) = (b);              \
+		(b) = tmp_;             \
+	} while (0)
+
+/* What a --process file leaves unsaid stays as the container has it, as
+ * runc does: an exec'd process never gets more than the container's
+ * capabilities, rlimits, LSM labels and no_new_privs by omission. FROM is
+ * freed afterwards, so its fields are moved, not copied. */
+static void inherit_unset(struct hrun_process *p, struct hrun_process *from)
+{
+	if (!p->capabilities.set)
+		SWAP(p->capabilities, from->capabilities);
+	if (!p->n_rlimits) {
+		SWAP(p->rlimits, from->rlimits);
+		SWAP(p->n_rlimits, from->n_rlimits);
+	}
+	if (!p->no_new_privileges.set)
+		p->no_new_privileges = from->no_new_privileges;
+	if (!p->apparmor_profile)
+		SWAP(p->apparmor_profile, from->apparmor_profile);
+	if (!p->selinux_label)
+		SWAP(p->selinux_label, from->selinux_label);
+	if (!p->oom_score_adj.set)
+		p->oom_score_adj = from->oom_score_adj;
+}
+
 /* The container's own process, changed by the command line as runc does,
  * or the --process file instead. */
 static int build_process(struct exec *e, struct hrun_error *err)
@@ -82,15 +138,13 @@ static int build_process(struct exec *e, struct hrun_error *err)
 	const struct hrun_exec_opts *o = e->opts;
 	struct hrun_spec *spec = e->c.spec;
 	struct hrun_process *p;
+	int level;
 
 	if (o->process_file) {
 		p = hrun_process_load(o->process_file, err);
 		if (!p)
 			return -1;
-		/* What the file leaves unsaid stays as the container has it
-		 * (runc does the same), so the policy's no_new_privs holds. */
-		if (!p->no_new_privileges.set)
-			p->no_new_privileges = spec->process->no_new_privileges;
+		inherit_unset(p, spec->process);
 		hrun_process_free(spec->process);
 		spec->process = p;
 	} else {
@@ -100,8 +154,7 @@ static int build_process(struct exec *e, struct hrun_error *err)
 		for (size_t i = 0; i < p->args.n; i++)
 			free(p->args.v[i]);
 		p->args.n = 0;
-		if (strv_append(&p->args, o->args, o->n_args, err) < 0 ||
-		    strv_append(&p->env, o->env, o->n_env, err) < 0)
+		if (strv_append(&p->args, o->args, o->n_args, err) < 0 || set_env(&p->env, o->env, o->n_env, err) < 0)
 			return -1;
 		if (o->cwd) {
 			free(p->cwd);
@@ -124,7 +177,14 @@ static int build_process(struct exec *e, struct hrun_error *err)
 	}
 	if (!p->args.n)
 		return hrun_error_plain(err, EINVAL, "process: args must not be empty");
-	return hrun_spec_validate(spec, o->process_file ? o->process_file : "exec", err);
+	if (hrun_spec_validate(spec, o->process_file ? o->process_file : "exec", err) < 0)
+		return -1;
+	/* The container's hardening level holds for what joins it: at strict
+	 * an exec asking for CAP_SYS_ADMIN is refused like a config would be. */
+	level = hrun_hardening_from_name(e->c.state.hardening ? e->c.state.hardening : "");
+	if (level >= 0 && hrun_policy_apply(spec, (enum hrun_hardening)level, err) < 0)
+		return -1;
+	return hrun_seccomp_compile(spec, &e->seccomp, err);
 }
 
 static int open_container(struct exec *e, const struct hrun_context *ctx, struct hrun_error *err)
@@ -190,6 +250,7 @@ static __attribute__((noreturn)) void run_helper(struct exec *e)
 		.sync_fd = e->child_fd,
 		.console_fd = e->console_fd,
 		.preserve_fds = e->opts->preserve_fds,
+		.seccomp = &e->seccomp,
 	};
 	pid_t pid;
 
@@ -273,6 +334,7 @@ static void release(struct exec *e)
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	hrun_seccomp_prog_free(&e->seccomp);
 	if (e->opened)
 		hrun_container_close(&e->c);
 	hrun_foreground_restore(&e->fg);

@@ -3,6 +3,7 @@
 
 #include "capnames.h"
 #include "json.h"
+#include "seccomp.h"
 #include "spec.h"
 
 #include "config.h"
@@ -37,6 +38,37 @@ static void capabilities(struct hrun_jgen *g)
 	for (int c = 0; c <= HRUN_CAP_LAST; c++)
 		hrun_jgen_string(g, hrun_cap_name(c));
 	hrun_jgen_array_close(g);
+}
+
+static void names(struct hrun_jgen *g, const char *key, const char *const *v)
+{
+	size_t n = 0;
+
+	while (v[n])
+		n++;
+	hrun_jgen_key(g, key);
+	hrun_jgen_strv(g, (char *const *)v, n);
+}
+
+/* runtime-spec features: what linux.seccomp may use here; supportedFlags
+ * are the known ones this kernel accepts. */
+static void seccomp(struct hrun_jgen *g)
+{
+	hrun_jgen_key(g, "seccomp");
+	hrun_jgen_map_open(g);
+	hrun_jgen_key(g, "enabled");
+	hrun_jgen_bool(g, true);
+	names(g, "actions", hrun_seccomp_actions);
+	names(g, "operators", hrun_seccomp_operators);
+	names(g, "archs", hrun_seccomp_archs);
+	names(g, "knownFlags", hrun_seccomp_known_flags);
+	hrun_jgen_key(g, "supportedFlags");
+	hrun_jgen_array_open(g);
+	for (size_t i = 0; hrun_seccomp_known_flags[i]; i++)
+		if (hrun_seccomp_flag_supported(hrun_seccomp_known_flags[i]))
+			hrun_jgen_string(g, hrun_seccomp_known_flags[i]);
+	hrun_jgen_array_close(g);
+	hrun_jgen_map_close(g);
 }
 
 static void flag_object(struct hrun_jgen *g, const char *key, const char *const *names,
@@ -79,7 +111,7 @@ char *hrun_features_json(struct hrun_error *err)
 	capabilities(g);
 	/* Placement only so far: limits are not written yet. */
 	flag_object(g, "cgroup", cgroup_keys, cgroup_vals, 5);
-	flag_object(g, "seccomp", off_keys, off, 1);
+	seccomp(g);
 	flag_object(g, "apparmor", off_keys, off, 1);
 	flag_object(g, "selinux", off_keys, off, 1);
 	flag_object(g, "intelRdt", off_keys, off, 1);
@@ -101,6 +133,8 @@ char *hrun_features_json(struct hrun_error *err)
 	hrun_jgen_string(g, HRUN_COMMIT);
 	hrun_jgen_key(g, "io.hrun.hardening.levels");
 	hrun_jgen_string(g, "compat,default,strict");
+	hrun_jgen_key(g, "io.github.seccomp.libseccomp.version");
+	hrun_jgen_string(g, hrun_seccomp_libseccomp_version());
 	hrun_jgen_map_close(g);
 	hrun_jgen_map_close(g);
 	return hrun_jgen_finish(g, err);

@@ -493,21 +493,25 @@ static int run_one(const struct hrun_hook *h, const char *state, struct hrun_err
 }
 
 static int run_list(const struct hrun_hooklist *list, const char *kind, const char *state,
-		    struct hrun_error *err)
+		    bool warn_only, struct hrun_error *err)
 {
 	for (size_t i = 0; i < list->n; i++) {
 		const struct hrun_hook *h = &list->v[i];
 
 		hrun_debug("running %s hook #%zu: %s", kind, i, h->path ? h->path : "(no path)");
-		if (run_one(h, state, err) < 0)
-			return hrun_error_prefix(err, "error running %s hook #%zu (%s)", kind, i,
-						 h->path ? h->path : "no path");
+		if (run_one(h, state, err) < 0) {
+			hrun_error_prefix(err, "error running %s hook #%zu (%s)", kind, i,
+					  h->path ? h->path : "no path");
+			if (!warn_only)
+				return -1;
+			hrun_warn("%s", err->msg);
+		}
 	}
 	return 0;
 }
 
-int hrun_hooks_run(const struct hrun_hooklist *list, const char *kind, const char *state_json,
-		   struct hrun_error *err)
+static int run_hooks(const struct hrun_hooklist *list, const char *kind, const char *state_json,
+		     bool warn_only, struct hrun_error *err)
 {
 	const struct sigaction dfl = { .sa_handler = SIG_DFL };
 	struct sigaction old;
@@ -526,8 +530,22 @@ int hrun_hooks_run(const struct hrun_hooklist *list, const char *kind, const cha
 	auto_reaped = old.sa_handler == SIG_IGN || (old.sa_flags & SA_NOCLDWAIT);
 	if (auto_reaped && sigaction(SIGCHLD, &dfl, NULL) < 0)
 		return hrun_error_errno(err, "reset the SIGCHLD disposition");
-	r = run_list(list, kind, state_json ? state_json : "", err);
+	r = run_list(list, kind, state_json ? state_json : "", warn_only, err);
 	if (auto_reaped && sigaction(SIGCHLD, &old, NULL) < 0 && r == 0)
 		return hrun_error_errno(err, "restore the SIGCHLD disposition");
 	return r;
+}
+
+int hrun_hooks_run(const struct hrun_hooklist *list, const char *kind, const char *state_json,
+		   struct hrun_error *err)
+{
+	return run_hooks(list, kind, state_json, false, err);
+}
+
+void hrun_hooks_run_warn(const struct hrun_hooklist *list, const char *kind, const char *state_json)
+{
+	struct hrun_error err = { 0 };
+
+	if (run_hooks(list, kind, state_json, true, &err) < 0)
+		hrun_warn("%s", err.msg);
 }

@@ -29,4 +29,8 @@
 int hrun_hooks_run(const struct hrun_hooklist *list, const char *kind, const char *state_json,
 		   struct hrun_error *err);
 
+/* For poststart and poststop (runtime.md): every hook runs; each failure
+ * is logged as a warning and the next hook still runs. */
+void hrun_hooks_run_warn(const struct hrun_hooklist *list, const char *kind, const char *state_json);
+
 #endif

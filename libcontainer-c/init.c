@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,9 +21,11 @@
 #include "devices.h"
 #include "mounts.h"
 #include "namespace.h"
+#include "notify.h"
 #include "process.h"
 #include "rootfs.h"
 #include "safepath.h"
+#include "seccomp.h"
 #include "sync.h"
 
 /* Until the parent has written our maps we are nobody in the new user
@@ -159,40 +162,93 @@ static int set_up_console(const struct hrun_init_args *a, int rootfd, struct hru
 	return hrun_console_set_stdio(peer, err);
 }
 
+/* hrun's notify directory on /run/notify (see notify.h). */
+static int mount_notify_dir(const struct hrun_init_args *a, int rootfd, struct hrun_error *err)
+{
+	_cleanup_close_ int target = -1;
+
+	if (a->notify_tree_fd < 0)
+		return 0;
+	target = hrun_mkpath_in_root(rootfd, HRUN_NOTIFY_DIR, false, err);
+	if (target < 0)
+		return hrun_error_prefix(err, "mount \"%s\"", HRUN_NOTIFY_DIR);
+	return hrun_mount_attach_tree(a->notify_tree_fd, target,
+				      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err);
+}
+
+/* Until execve resets it, nothing in the container may ptrace us or open
+ * our /proc/PID/fd and /proc/PID/exe: we hold host fds and are hrun. */
+static int make_undumpable(struct hrun_error *err)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return hrun_error_errno(err, "prctl(PR_SET_DUMPABLE)");
+	return 0;
+}
+
 static bool has_hooks(const struct hrun_hooklist *l)
 {
 	return l->n > 0;
 }
 
-/* The parent runs createRuntime, prestart and createContainer hooks
- * while we wait with everything mounted but before the pivot. */
-static int run_create_hooks(const struct hrun_init_args *a, struct hrun_error *err)
+/* Everything mounted, before the pivot: the parent runs the
+ * createRuntime and prestart hooks in its namespaces while we wait, then
+ * we run createContainer in ours, as runc does (the path resolves from
+ * the runtime's root, the container's mounts are visible). */
+static int run_create_hooks(const struct hrun_init_args *a, pid_t host_pid, struct hrun_error *err)
 {
 	const struct hrun_hooks *h = &a->spec->hooks;
+	_cleanup_free_ char *json = NULL;
 
-	if (!has_hooks(&h->create_runtime) && !has_hooks(&h->prestart) && !has_hooks(&h->create_container))
+	if (has_hooks(&h->create_runtime) || has_hooks(&h->prestart)) {
+		if (hrun_sync_send(a->sync_fd, HRUN_SYNC_HOOKS, err) < 0 ||
+		    hrun_sync_expect(a->sync_fd, HRUN_SYNC_HOOKS_DONE, "hrun", NULL, err) < 0)
+			return -1;
+	}
+	if (!has_hooks(&h->create_container))
 		return 0;
-	if (hrun_sync_send(a->sync_fd, HRUN_SYNC_HOOKS, err) < 0)
+	json = hrun_state_json(a->id, "creating", host_pid, a->bundle, &a->spec->annotations, false, err);
+	if (!json)
 		return -1;
-	return hrun_sync_expect(a->sync_fd, HRUN_SYNC_HOOKS_DONE, "hrun", NULL, err);
+	return hrun_hooks_run(&h->create_container, "createContainer", json, err);
 }
 
-/* Block until `start` (or run) opens the exec FIFO for reading, then tell
- * it we are going. The FIFO is reopened for writing through our O_PATH
- * fd via the host procfs opened before the pivot: the container's /proc
- * may be absent or fake. */
+/* The exec FIFO's write end once start has opened it: "0" says the
+ * startContainer hooks passed, "E<message>" that something failed, and
+ * its close on exec tells start the process runs. */
+static int start_fd = -1;
+
+/* Block until `start` (or run) opens the exec FIFO for reading. The FIFO
+ * is reopened for writing through our O_PATH fd via the host procfs opened
+ * before the pivot: the container's /proc may be absent or fake. */
 static int wait_for_start(const struct hrun_init_args *a, int procfd, struct hrun_error *err)
 {
 	char path[32];
-	_cleanup_close_ int fd = -1;
 
 	snprintf(path, sizeof(path), "self/fd/%d", a->fifo_fd);
-	fd = openat(procfd, path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
+	start_fd = openat(procfd, path, O_WRONLY | O_CLOEXEC);
+	if (start_fd < 0)
 		return hrun_error_errno(err, "open exec fifo");
-	if (write(fd, "0", 1) != 1)
+	return 0;
+}
+
+static int report_started(struct hrun_error *err)
+{
+	if (write(start_fd, "0", 1) != 1)
 		return hrun_error_errno(err, "write exec fifo");
 	return 0;
+}
+
+/* Start waits on the FIFO: tell it why we fail (one write, atomic). */
+static void report_start_failure(const struct hrun_error *failure)
+{
+	char msg[1 + HRUN_ERROR_MSG_MAX];
+	int len;
+
+	if (start_fd < 0)
+		return;
+	len = snprintf(msg, sizeof(msg), "E%s", failure->msg);
+	if (len > 0)
+		(void)!write(start_fd, msg, (size_t)len < sizeof(msg) ? (size_t)len : sizeof(msg) - 1);
 }
 
 static int run_start_hooks(const struct hrun_init_args *a, pid_t host_pid, struct hrun_error *err)
@@ -205,6 +261,11 @@ static int run_start_hooks(const struct hrun_init_args *a, pid_t host_pid, struc
 	if (!json)
 		return -1;
 	return hrun_hooks_run(&a->spec->hooks.start_container, "startContainer", json, err);
+}
+
+static bool no_new_privs(const struct hrun_process *proc)
+{
+	return proc->no_new_privileges.set && proc->no_new_privileges.v;
 }
 
 static int unblock_signals(struct hrun_error *err)
@@ -227,6 +288,8 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	_cleanup_free_ char *exe = NULL;
 	pid_t host_pid = 0;
 
+	if (make_undumpable(err) < 0)
+		return -1;
 	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_MAPS_WRITTEN, "hrun", &host_pid, err) < 0)
 		return -1;
 	procfd = hrun_procfs_open("/proc", err);
@@ -247,14 +310,14 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 		return -1;
 	/* Needs the container's /dev/pts; /dev/console is bound before the
 	 * masked and read-only paths are applied. */
-	if (set_up_console(a, rootfd, err) < 0)
+	if (set_up_console(a, rootfd, err) < 0 || mount_notify_dir(a, rootfd, err) < 0)
 		return -1;
 	/* Before readonlyPaths make /proc/sys read-only, as runc orders it. */
 	if (set_sysctls(rootfd, spec, err) < 0)
 		return -1;
 	if (protect_paths(spec, rootfd, err) < 0)
 		return -1;
-	if (run_create_hooks(a, err) < 0)
+	if (run_create_hooks(a, host_pid, err) < 0)
 		return -1;
 	if (hrun_rootfs_enter(rootfd, a->no_pivot, err) < 0)
 		return -1;
@@ -263,14 +326,21 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 		return -1;
 	if (hrun_ns_set_uts(spec, err) < 0)
 		return -1;
-	if (drop_privileges(proc, err) < 0)
+	/* Without no_new_privs a filter needs CAP_SYS_ADMIN: load it before the privileges go (as runc). */
+	if (!no_new_privs(proc) && hrun_seccomp_load(spec, a->seccomp, err) < 0)
 		return -1;
-	/* After the fds are closed no leaked host fd can serve as the cwd. */
+	/* Closed while we are still fully privileged: nothing the process
+	 * could inherit or reach once it is the container's uid. */
 	{
 		const int keep[] = { a->sync_fd, a->fifo_fd, procfd };
-		if (hrun_process_close_fds_and_chdir(proc, keep, 3, a->preserve_fds, err) < 0)
+		if (hrun_process_close_fds(keep, 3, a->preserve_fds, err) < 0)
 			return -1;
 	}
+	if (drop_privileges(proc, err) < 0)
+		return -1;
+	/* As the process's user, and with no host fd left to name. */
+	if (hrun_process_chdir(proc, err) < 0)
+		return -1;
 	exe = hrun_process_find_exec(proc, err);
 	if (!exe)
 		return -1;
@@ -280,11 +350,14 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	/* From here `create` may have returned: failures go to stderr too. */
 	if (wait_for_start(a, procfd, err) < 0)
 		return -1;
-	if (run_start_hooks(a, host_pid, err) < 0)
+	if (run_start_hooks(a, host_pid, err) < 0 || report_started(err) < 0)
 		return -1;
 	/* The parent blocked these to forward them; the container gets them
 	 * delivered normally. */
 	if (unblock_signals(err) < 0)
+		return -1;
+	/* Seccomp last: the FIFO wait and startContainer hooks need syscalls the profile may block. */
+	if (no_new_privs(proc) && hrun_seccomp_load(spec, a->seccomp, err) < 0)
 		return -1;
 	return hrun_process_exec(proc, exe, err);
 }
@@ -294,6 +367,7 @@ void hrun_init_main(const struct hrun_init_args *a)
 	struct hrun_error err = { 0 };
 
 	init_container(a, &err);
+	report_start_failure(&err);
 	/* After create returned nobody reads the socket: say it on stderr,
 	 * which is the container's. */
 	if (!hrun_sync_send_error(a->sync_fd, &err))
@@ -308,6 +382,8 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 	const struct hrun_process *proc = a->spec->process;
 	_cleanup_free_ char *exe = NULL;
 
+	if (make_undumpable(err) < 0)
+		return -1;
 	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_MAPS_WRITTEN, "hrun", NULL, err) < 0)
 		return -1;
 	if (a->console_fd >= 0) {
@@ -327,15 +403,22 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 		if (hrun_console_set_stdio(peer, err) < 0)
 			return -1;
 	}
+	/* As in init_container: early without no_new_privs, else last. */
+	if (!no_new_privs(proc) && hrun_seccomp_load(a->spec, a->seccomp, err) < 0)
+		return -1;
+	if (hrun_process_close_fds(&a->sync_fd, 1, a->preserve_fds, err) < 0)
+		return -1;
 	if (drop_privileges(proc, err) < 0)
 		return -1;
-	if (hrun_process_close_fds_and_chdir(proc, &a->sync_fd, 1, a->preserve_fds, err) < 0)
+	if (hrun_process_chdir(proc, err) < 0)
 		return -1;
 	exe = hrun_process_find_exec(proc, err);
 	if (!exe)
 		return -1;
 	hrun_process_set_umask(proc);
 	if (unblock_signals(err) < 0)
+		return -1;
+	if (no_new_privs(proc) && hrun_seccomp_load(a->spec, a->seccomp, err) < 0)
 		return -1;
 	return hrun_process_exec(proc, exe, err);
 }

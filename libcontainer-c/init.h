@@ -6,6 +6,8 @@
 
 #include "spec.h"
 
+struct hrun_seccomp_prog;
+
 /* Init starts with the rootfs as its cwd (see hrun_rootfs_prepare). */
 struct hrun_init_args {
 	const struct hrun_spec *spec;
@@ -16,9 +18,11 @@ struct hrun_init_args {
 	bool no_new_keyring;	/* keep the caller's session keyring */
 	unsigned int preserve_fds;
 	int console_fd;		/* with a terminal: where the pty master goes, or -1 */
+	int notify_tree_fd;	/* NOTIFY_SOCKET: a detached mount for /run/notify, or -1 */
 	int fifo_fd;		/* O_PATH fd of the exec FIFO: start releases us */
 	const char *id;		/* for the state given to startContainer hooks */
 	const char *bundle;
+	const struct hrun_seccomp_prog *seccomp; /* linux.seccomp compiled by the parent */
 };
 
 /* Never returns: execs the container process, or reports the failure to
@@ -33,6 +37,7 @@ struct hrun_exec_args {
 	int sync_fd;
 	int console_fd;		/* with a terminal: where the pty master goes, or -1 */
 	unsigned int preserve_fds;
+	const struct hrun_seccomp_prog *seccomp; /* linux.seccomp compiled by the parent */
 };
 
 __attribute__((noreturn)) void hrun_exec_main(const struct hrun_exec_args *args);

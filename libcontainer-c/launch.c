@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,7 +27,9 @@
 #include "init.h"
 #include "mounts.h"
 #include "namespace.h"
+#include "notify.h"
 #include "policy.h"
+#include "seccomp.h"
 #include "spec.h"
 #include "state.h"
 #include "sync.h"
@@ -55,7 +58,9 @@ struct launch {
 	int console_fd;	/* init sends the pty master here */
 	int master;	/* foreground run with a terminal: what we proxy */
 	int fifo_fd;	/* O_PATH: init reopens it for writing to wait for start */
+	int notify_tree_fd;	/* detached mount init attaches on /run/notify */
 	unsigned int preserve_fds;	/* --preserve-fds plus socket-activation fds */
+	struct hrun_seccomp_prog seccomp;	/* linux.seccomp, compiled before the clone */
 	bool init_created;	/* init reported CREATED: poststop hooks apply */
 	bool keep;	/* the container outlives this command */
 };
@@ -119,39 +124,23 @@ static int pass_listen_fds(struct launch *l, struct hrun_error *err)
 	return add_env(l->spec->process, "LISTEN_PID=1", err);
 }
 
-/* sd_notify from the container: the caller's NOTIFY_SOCKET is bound into
- * the container at a fixed path and the process told where it is. Unlike
- * runc there is no proxy adding MAINPID: the service needs
- * NotifyAccess=all (documented in docs/architecture.md). */
-#define CONTAINER_NOTIFY_SOCKET "/run/notify/notify.sock"
-static int pass_notify_socket(struct launch *l, struct hrun_error *err)
+/* With NOTIFY_SOCKET set, the container gets the state directory's
+ * "notify" directory on /run/notify: we clone it as a detached mount that
+ * init attaches, since the container's uid cannot search the state
+ * directory and init's mount namespace is its own. */
+static int set_up_notify(struct launch *l, struct hrun_error *err)
 {
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct hrun_spec *spec = l->spec;
-	struct hrun_mount *mounts, *m;
-	static const char *const options[] = { "bind", "nosuid", "nodev", "noexec" };
+	_cleanup_close_ int dirfd = -1;
 
-	if (!path || path[0] != '/')
+	if (!hrun_notify_host_socket())
 		return 0;
-	mounts = realloc(spec->mounts, (spec->n_mounts + 1) * sizeof(*mounts));
-	if (!mounts)
-		return hrun_error_errno(err, "realloc");
-	spec->mounts = mounts;
-	m = memset(&mounts[spec->n_mounts++], 0, sizeof(*m));
-	m->destination = strdup(CONTAINER_NOTIFY_SOCKET);
-	m->source = strdup(path);
-	m->type = strdup("bind");
-	m->options.v = calloc(5, sizeof(char *));
-	if (!m->destination || !m->source || !m->type || !m->options.v)
-		return hrun_error_errno(err, "strdup");
-	m->options.set = true;
-	for (size_t i = 0; i < 4; i++) {
-		m->options.v[i] = strdup(options[i]);
-		if (!m->options.v[i])
-			return hrun_error_errno(err, "strdup");
-		m->options.n++;
-	}
-	return add_env(spec->process, "NOTIFY_SOCKET=" CONTAINER_NOTIFY_SOCKET, err);
+	dirfd = hrun_notify_make_dir(l->state_fd, err);
+	if (dirfd < 0)
+		return -1;
+	l->notify_tree_fd = open_tree(dirfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (l->notify_tree_fd < 0)
+		return hrun_error_errno(err, "clone the notify directory");
+	return add_env(l->spec->process, "NOTIFY_SOCKET=" HRUN_NOTIFY_SOCKET, err);
 }
 
 static int load_bundle(struct launch *l, struct hrun_error *err)
@@ -191,7 +180,9 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 		return -1;
 	if (hrun_policy_apply(l->spec, l->level, err) < 0)
 		return -1;
-	if (absolute_sources(l, err) < 0 || pass_listen_fds(l, err) < 0 || pass_notify_socket(l, err) < 0)
+	if (hrun_seccomp_compile(l->spec, &l->seccomp, err) < 0)
+		return hrun_error_prefix(err, "config.json");
+	if (absolute_sources(l, err) < 0 || pass_listen_fds(l, err) < 0)
 		return -1;
 	if (!realpath(l->spec->root.path, path))
 		return hrun_error_errno(err, "config.json: root.path: \"%s\"", l->spec->root.path);
@@ -337,6 +328,8 @@ static void run_init(struct launch *l)
 		.preserve_fds = l->preserve_fds,
 		.fifo_fd = l->fifo_fd,
 		.console_fd = l->console_fd,
+		.notify_tree_fd = l->notify_tree_fd,
+		.seccomp = &l->seccomp,
 		.id = l->id,
 		.bundle = l->bundle,
 	};
@@ -344,6 +337,9 @@ static void run_init(struct launch *l)
 	close(l->sync_fd);
 	if (l->fg.sigfd >= 0)
 		close(l->fg.sigfd);
+	/* Our mask was for forwarding; init takes signals itself, so that
+	 * `kill` acts on a created container at once, as with runc. */
+	sigprocmask(SIG_SETMASK, &l->fg.old_mask, NULL);
 	hrun_init_main(&args);
 }
 
@@ -469,15 +465,15 @@ static char *state_json(struct launch *l, const char *status, struct hrun_error 
 	return hrun_state_json(l->id, status, l->pid, l->bundle, &l->spec->annotations, false, err);
 }
 
-/* runtime-spec: createRuntime, prestart (deprecated, same moment) and
- * createContainer run once the namespaces and mounts exist, before the
- * pivot. Like runc, hrun runs them all in the runtime's namespaces. */
+/* runtime-spec: createRuntime and prestart (deprecated, same moment) run
+ * in the runtime's namespaces once the container's exist and its mounts
+ * are made, before the pivot; init then runs createContainer. */
 static int run_create_hooks(struct launch *l, struct hrun_error *err)
 {
 	const struct hrun_hooks *h = &l->spec->hooks;
 	_cleanup_free_ char *json = NULL;
 
-	if (!h->create_runtime.n && !h->prestart.n && !h->create_container.n)
+	if (!h->create_runtime.n && !h->prestart.n)
 		return 0;
 	if (hrun_sync_expect(l->sync_fd, HRUN_SYNC_HOOKS, "container init", NULL, err) < 0)
 		return -1;
@@ -485,8 +481,7 @@ static int run_create_hooks(struct launch *l, struct hrun_error *err)
 	if (!json)
 		return -1;
 	if (hrun_hooks_run(&h->prestart, "prestart", json, err) < 0 ||
-	    hrun_hooks_run(&h->create_runtime, "createRuntime", json, err) < 0 ||
-	    hrun_hooks_run(&h->create_container, "createContainer", json, err) < 0)
+	    hrun_hooks_run(&h->create_runtime, "createRuntime", json, err) < 0)
 		return -1;
 	return hrun_sync_send(l->sync_fd, HRUN_SYNC_HOOKS_DONE, err);
 }
@@ -512,23 +507,27 @@ static int await_created(struct launch *l, struct hrun_error *err)
 static int start_init(struct launch *l, struct hrun_error *err)
 {
 	_cleanup_free_ char *json = NULL;
+	_cleanup_close_ int notify = -1;
 	int r;
 
+	if (l->notify_tree_fd >= 0 && (notify = hrun_notify_listen(l->state_fd, err)) < 0)
+		return -1;
 	if (hrun_exec_fifo_release(l->state_fd, l->pidfd, err) < 0)
 		return -1;
 	/* The socket closes on exec; an error record means exec failed. */
 	r = hrun_sync_wait_close(l->sync_fd, err);
 	if (r <= 0)
 		return -1;
+	if (notify >= 0 && hrun_notify_forward_ready(notify, l->pidfd, l->pid, err) < 0)
+		return -1;
 	if (write_state(l, "running", err) < 0)
 		return -1;
 	if (!l->spec->hooks.poststart.n)
 		return 0;
 	json = state_json(l, "running", err);
-	/* runtime-spec: a failing poststart hook is only logged. */
-	if (!json || hrun_hooks_run(&l->spec->hooks.poststart, "poststart", json, err) < 0)
-		hrun_warn("%s", err->msg);
-	hrun_error_clear(err);
+	if (!json)
+		return -1;
+	hrun_hooks_run_warn(&l->spec->hooks.poststart, "poststart", json);
 	return 0;
 }
 
@@ -551,11 +550,14 @@ static void release(struct launch *l)
 	if (l->keep)
 		goto free_only;
 	kill_init(l);
+	if (l->init_created && l->opts->pid_file)
+		unlink(l->opts->pid_file);
 	if (l->init_created && l->spec->hooks.poststop.n) {
 		_cleanup_free_ char *json = state_json(l, "stopped", &err);
-		/* runtime-spec: poststop failures are logged, cleanup goes on. */
-		if (!json || hrun_hooks_run(&l->spec->hooks.poststop, "poststop", json, &err) < 0)
+		if (!json)
 			hrun_warn("%s", err.msg);
+		else
+			hrun_hooks_run_warn(&l->spec->hooks.poststop, "poststop", json);
 	}
 	if (l->cgroup_made && hrun_cgroup_destroy(&l->cgroup, &err) < 0)
 		hrun_warn("%s", err.msg);
@@ -572,6 +574,8 @@ free_only:
 		close(l->rootfs_fd);
 	if (l->fifo_fd >= 0)
 		close(l->fifo_fd);
+	if (l->notify_tree_fd >= 0)
+		close(l->notify_tree_fd);
 	hrun_cgroup_release(&l->cgroup);
 	if (l->state_fd >= 0)
 		close(l->state_fd);
@@ -581,6 +585,7 @@ free_only:
 		close(l->master);
 	/* Only now may a pending SIGTERM end us: nothing is left to undo. */
 	hrun_foreground_restore(&l->fg);
+	hrun_seccomp_prog_free(&l->seccomp);
 	hrun_spec_free(l->spec);
 	free(l->bundle);
 	free(l->rootfs);
@@ -588,11 +593,18 @@ free_only:
 	free(l->created);
 }
 
+static bool state_dir_gone(const struct launch *l)
+{
+	struct stat st;
+
+	return fstat(l->state_fd, &st) == 0 && st.st_nlink == 0;
+}
+
 #define LAUNCH_INIT(c, o)                                                                      \
 	{                                                                                          \
 		.ctx = (c), .opts = (o), .state_fd = -1, .rootfs_fd = -1, .cgroup = { .v2_fd = -1 }, \
 		.sync_fd = -1, .child_fd = -1, .pidfd = -1, .fg = HRUN_FOREGROUND_INIT,             \
-		.fifo_fd = -1, .console_fd = -1, .master = -1,                                       \
+		.fifo_fd = -1, .console_fd = -1, .master = -1, .notify_tree_fd = -1,                 \
 	}
 
 /* Everything up to init waiting on the exec FIFO. Signals are held from
@@ -602,6 +614,7 @@ static int create(struct launch *l, struct hrun_error *err)
 {
 	return hrun_foreground_block(&l->fg, err) < 0 || load_bundle(l, err) < 0 ||
 			       open_console(l, err) < 0 || make_state(l, err) < 0 ||
+			       set_up_notify(l, err) < 0 ||
 			       hrun_state_write_config(l->state_fd, l->spec, err) < 0 ||
 			       make_cgroup(l, err) < 0 || spawn_init(l, err) < 0 ||
 			       set_up_init(l, err) < 0 || run_create_hooks(l, err) < 0 ||
@@ -641,6 +654,10 @@ int hrun_container_run(const struct hrun_context *ctx, const struct hrun_launch_
 	flock(l.state_fd, LOCK_UN);
 	status = hrun_foreground_wait(&l.fg, l.pidfd, l.master, err);
 	flock(l.state_fd, LOCK_EX);
+	/* Deleted meanwhile (perhaps a new container has its ID now):
+	 * nothing left that is ours to clean. */
+	if (state_dir_gone(&l))
+		l.keep = true;
 out:
 	release(&l);
 	return status;

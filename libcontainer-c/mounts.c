@@ -211,6 +211,13 @@ int hrun_mount_fs_at(const char *type, const char *source, const char *what, int
 	return finish_mount(mfd, o, what, err);
 }
 
+int hrun_mount_attach_tree(int treefd, int targetfd, uint64_t attr_set, struct hrun_error *err)
+{
+	if (set_attrs(treefd, 0, attr_set, 0, 0, "bind", err) < 0)
+		return -1;
+	return attach(treefd, targetfd, "bind", err);
+}
+
 int hrun_mount_bind_fd(int srcfd, int targetfd, bool recursive, uint64_t attr_set,
 		       struct hrun_error *err)
 {

@@ -49,6 +49,10 @@ int hrun_mount_fs_at(const char *type, const char *source, const char *what, int
 		     const struct hrun_mount_opts *opts, struct hrun_error *err);
 
 /* Bind the object SRCFD (an O_PATH fd) onto TARGETFD. */
+/* Attach TREEFD, a detached mount made by the parent with open_tree
+ * (OPEN_TREE_CLONE) before init left its mount namespace, on TARGETFD. */
+int hrun_mount_attach_tree(int treefd, int targetfd, uint64_t attr_set, struct hrun_error *err);
+
 int hrun_mount_bind_fd(int srcfd, int targetfd, bool recursive, uint64_t attr_set,
 		       struct hrun_error *err);
 

@@ -79,13 +79,12 @@ static int by_value(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
-int hrun_process_close_fds_and_chdir(const struct hrun_process *proc, const int *keep,
-				     size_t n_keep, unsigned int preserve, struct hrun_error *err)
+int hrun_process_close_fds(const int *keep, size_t n_keep, unsigned int preserve,
+			   struct hrun_error *err)
 {
 	unsigned int next = 3 + preserve;
 	int kept[8];
 	size_t n = 0;
-	char cwd[PATH_MAX];
 
 	for (size_t i = 0; i < n_keep && n < sizeof(kept) / sizeof(kept[0]); i++)
 		if (keep[i] >= (int)next)
@@ -100,6 +99,13 @@ int hrun_process_close_fds_and_chdir(const struct hrun_process *proc, const int 
 	}
 	if (close_range(next, ~0U, 0) < 0)
 		return hrun_error_errno(err, "close_range");
+	return 0;
+}
+
+int hrun_process_chdir(const struct hrun_process *proc, struct hrun_error *err)
+{
+	char cwd[PATH_MAX];
+
 	if (chdir(proc->cwd ? proc->cwd : "/") < 0)
 		return hrun_error_errno(err, "chdir to cwd \"%s\"", proc->cwd ? proc->cwd : "/");
 	/* The kernel marks a cwd outside our root "(unreachable)". */

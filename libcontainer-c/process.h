@@ -18,10 +18,13 @@ int hrun_process_set_no_new_privs(const struct hrun_process *proc, struct hrun_e
 
 /* Close every fd above 2 except the N_KEEP fds of KEEP (hrun's own, all
  * close-on-exec; -1 entries ignored) and the preserved ones
- * (3 .. 3+PRESERVE-1), then enter the cwd and check it is inside the
- * container: a leaked host fd can no longer be named. */
-int hrun_process_close_fds_and_chdir(const struct hrun_process *proc, const int *keep,
-				     size_t n_keep, unsigned int preserve, struct hrun_error *err);
+ * (3 .. 3+PRESERVE-1). */
+int hrun_process_close_fds(const int *keep, size_t n_keep, unsigned int preserve,
+			   struct hrun_error *err);
+
+/* Enter the process's cwd, as its user, and check it is inside the
+ * container: with the fds closed no leaked host fd can be named. */
+int hrun_process_chdir(const struct hrun_process *proc, struct hrun_error *err);
 
 /* Resolve args[0] with the container's PATH (as execvp would); the result
  * is malloc'd. */

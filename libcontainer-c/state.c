@@ -36,8 +36,20 @@ int hrun_id_validate(const char *id, struct hrun_error *err)
 
 static int open_root(const char *root, struct hrun_error *err)
 {
+	_cleanup_free_ char *path = strdup(root);
 	int fd;
 
+	if (!path)
+		return hrun_error_errno(err, "strdup");
+	/* Parents too, as runc does (containerd's /run/containerd/runc/NS). */
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0711) < 0 && errno != EEXIST)
+			return hrun_error_errno(err, "create state root \"%s\"", path);
+		*p = '/';
+	}
 	if (mkdir(root, 0700) < 0 && errno != EEXIST)
 		return hrun_error_errno(err, "create state root \"%s\"", root);
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

@@ -31,6 +31,14 @@ teardown_bundle() {
 	return 0
 }
 
+# The template's minimal capability set.
+MINIMAL_CAPS=CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FOWNER,CAP_FSETID,CAP_KILL,CAP_NET_BIND_SERVICE,CAP_SETFCAP,CAP_SETGID,CAP_SETPCAP,CAP_SETUID,CAP_SYS_CHROOT
+
+# A comma list, sorted, so sets compare whatever their order.
+sorted() {
+	tr ',' '\n' <<<"$1" | sed '/^$/d' | sort | paste -sd, -
+}
+
 # Apply a jq FILTER to the bundle's config.json: `update_config FILTER
 # [JQ OPTIONS...]`, e.g. --arg NAME VALUE.
 update_config() {

@@ -308,7 +308,7 @@ pid_of() {
 	run hrun resume "$ID"
 	[ "$status" -eq 0 ]
 	[ "$(status_of "$ID")" = running ]
-	sleep 0.3
+	for _ in $(seq 100); do [ "$(cat "/proc/$pid/root/tmp/tick")" != "$a" ] && break; sleep 0.05; done
 	[ "$(cat "/proc/$pid/root/tmp/tick")" != "$a" ]
 	# delete --force of a paused container works too.
 	hrun pause "$ID"
@@ -449,8 +449,9 @@ pid_of() {
 	[ -n "${HRUN_TEST_RECVTTY:-}" ] || skip "HRUN_TEST_RECVTTY is not set (tests/run-all.sh sets it)"
 	update_config '.process.terminal = true'
 	set_args /bin/sh -c 'tty; [ -t 0 ] && [ -t 1 ] && echo stdio-is-tty; stat -c %t:%T /dev/console'
-	"$HRUN_TEST_RECVTTY" "$OUT.sock" >"$OUT" 2>"$OUT.err" &
+	"$HRUN_TEST_RECVTTY" "$OUT.sock" >"$OUT" 2>"$OUT.err" 3>&- &
 	RPID=$!
+	BG_PIDS="${BG_PIDS:-} $RPID"
 	for _ in $(seq 100); do [ -S "$OUT.sock" ] && break; sleep 0.05; done
 	detached run -d --console-socket "$OUT.sock" -b "$BUNDLE" "$ID"
 	[ "$status" -eq 0 ]
@@ -485,8 +486,9 @@ pid_of() {
 	[ -n "${HRUN_TEST_RECVTTY:-}" ] || skip "HRUN_TEST_RECVTTY is not set (tests/run-all.sh sets it)"
 	sleeper
 	hrun run -d -b "$BUNDLE" "$ID"
-	"$HRUN_TEST_RECVTTY" "$OUT.sock" >"$OUT" 2>"$OUT.err" &
+	"$HRUN_TEST_RECVTTY" "$OUT.sock" >"$OUT" 2>"$OUT.err" 3>&- &
 	RPID=$!
+	BG_PIDS="${BG_PIDS:-} $RPID"
 	for _ in $(seq 100); do [ -S "$OUT.sock" ] && break; sleep 0.05; done
 	run hrun exec -t --console-socket "$OUT.sock" "$ID" /bin/sh -c 'tty; exit 3'
 	[ "$status" -eq 3 ]
@@ -529,20 +531,86 @@ pid_of() {
 	[[ "$(probe_values env)" != *LISTEN_FDS* ]]
 }
 
-@test "NOTIFY_SOCKET: the caller's socket is bound into the container and named in its env" {
-	set_args /bin/sh -c 'echo "env=$NOTIFY_SOCKET"; [ -S "$NOTIFY_SOCKET" ] && echo is-socket'
+@test "NOTIFY_SOCKET: READY=1 from the container reaches the caller's socket with the init's MAINPID" {
 	rm -f "$OUT.notify"
 	# The mount point is made inside the rootfs by the container's root
 	# (host uid 100000 until rootfs idmapping lands).
 	mkdir -p "$BUNDLE/rootfs/run/notify"
 	chown 100000:100000 "$BUNDLE/rootfs/run/notify"
-	# A listening datagram socket the way systemd makes one.
-	"$HRUN_TEST_RECVTTY" "$OUT.notify" >/dev/null 2>&1 &
-	RPID=$!
+	set_args /bin/sh -c '/probe report env; /probe notify READY=1; sleep 60'
+	# A datagram listener, as systemd's own socket is.
+	socat -u UNIX-RECV:"$OUT.notify" CREATE:"$OUT.msg" 3>&- &
+	SPID=$!
+	BG_PIDS="${BG_PIDS:-} $SPID"
 	for _ in $(seq 100); do [ -S "$OUT.notify" ] && break; sleep 0.05; done
-	NOTIFY_SOCKET=$OUT.notify run hrun run -b "$BUNDLE" "$ID"
-	kill "$RPID"
+	NOTIFY_SOCKET=$OUT.notify detached create -b "$BUNDLE" "$ID"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	[[ "$output" == *env=/run/notify/notify.sock* ]]
-	[[ "$output" == *is-socket* ]]
+	[ ! -s "$OUT.msg" ]
+	# start returns once the container said it is ready.
+	NOTIFY_SOCKET=$OUT.notify run hrun start "$ID"
+	[ "$status" -eq 0 ]
+	for _ in $(seq 100); do [ -s "$OUT.msg" ] && break; sleep 0.05; done
+	kill "$SPID" 2>/dev/null || true
+	grep -qx READY=1 "$OUT.msg"
+	grep -qx "MAINPID=$(pid_of "$ID")" "$OUT.msg"
+	[[ "$(cat "$OUT.detached")" == *NOTIFY_SOCKET=/run/notify/notify.sock* ]] || grep -q . "$OUT.detached"
+}
+
+@test "host fd leak via /proc: a waiting init is not dumpable, nothing in the container reaches its fds or exe" {
+	sleeper
+	# compat without a user namespace: container root is host uid 0.
+	update_config 'del(.linux.uidMappings, .linux.gidMappings) | .linux.namespaces |= map(select(.type != "user"))'
+	"$HRUN" --root "$STATE" --hardening=compat create -b "$BUNDLE" "$ID" >/dev/null 2>&1 </dev/null
+	[ "$(status_of "$ID")" = created ]
+	# Init holds a host procfs handle while it waits for start.
+	run hrun exec "$ID" /probe open /proc/1/fd/0
+	[ "$status" -eq 0 ]
+	[ "$(probe_value result)" = ERR:EACCES ]
+	run hrun exec "$ID" /probe read /proc/1/environ
+	[ "$(probe_value result)" = ERR:EACCES ]
+	run hrun exec "$ID" /probe open /proc/1/exe
+	[ "$(probe_value result)" = ERR:EACCES ]
+}
+
+@test "exec --process without capabilities or rlimits gets the container's, never root's full set" {
+	sleeper
+	hrun run -d -b "$BUNDLE" "$ID"
+	echo '{"args": ["/probe", "report", "cap_bnd_names", "cap_eff_names", "no_new_privs"], "cwd": "/"}' >"$OUT.p.json"
+	run hrun exec --process "$OUT.p.json" "$ID"
+	[ "$status" -eq 0 ]
+	[ "$(sorted "$(probe_value cap_bnd_names)")" = "$(sorted "$MINIMAL_CAPS")" ]
+	[ "$(sorted "$(probe_value cap_eff_names)")" = "$(sorted "$MINIMAL_CAPS")" ]
+	[ "$(probe_value no_new_privs)" = 1 ]
+}
+
+@test "exec at strict: asking for a dangerous capability is refused like a config would be" {
+	sleeper
+	"$HRUN" --root "$STATE" --hardening=strict run -d -b "$BUNDLE" "$ID" >/dev/null 2>&1 </dev/null
+	[ "$(status_of "$ID")" = running ]
+	run hrun exec --cap CAP_SYS_ADMIN "$ID" /bin/true
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"hardening level strict refuses"*HR-CAPS* ]]
+	run hrun exec "$ID" /bin/true
+	[ "$status" -eq 0 ]
+}
+
+@test "exec -e replaces a variable the container has instead of adding a second one" {
+	sleeper
+	hrun run -d -b "$BUNDLE" "$ID"
+	run hrun exec -e PATH=/probe-path -e NEW=1 "$ID" /probe report env
+	[ "$status" -eq 0 ]
+	[ "$(probe_values env | grep -c '^PATH=')" -eq 1 ]
+	[[ "$(probe_values env)" == *PATH=/probe-path* ]]
+	[[ "$(probe_values env)" == *NEW=1* ]]
+}
+
+@test "pause of a created container is refused; the state root's missing parents are made" {
+	sleeper
+	"$HRUN" --root "$STATE/deeper/root" create -b "$BUNDLE" "$ID" >/dev/null 2>&1 </dev/null
+	[ -d "$STATE/deeper/root/$ID" ]
+	run "$HRUN" --root "$STATE/deeper/root" pause "$ID"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container not running"* ]]
+	run "$HRUN" --root "$STATE/deeper/root" delete "$ID"
+	[ "$status" -eq 0 ]
 }

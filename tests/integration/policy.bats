@@ -20,12 +20,6 @@ teardown() {
 	teardown_bundle
 }
 
-MINIMAL_CAPS=CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FOWNER,CAP_FSETID,CAP_KILL,CAP_NET_BIND_SERVICE,CAP_SETFCAP,CAP_SETGID,CAP_SETPCAP,CAP_SETUID,CAP_SYS_CHROOT
-
-sorted() {
-	tr ',' '\n' <<<"$1" | sed '/^$/d' | sort | paste -sd, -
-}
-
 # `hrun_at [GLOBAL FLAGS...] -- PROBE ARGS...`: run the probe with the
 # test's host config and the given global flags.
 hrun_at() {

@@ -21,14 +21,6 @@ teardown() {
 	teardown_bundle
 }
 
-# The template's minimal capability set.
-MINIMAL_CAPS=CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FOWNER,CAP_FSETID,CAP_KILL,CAP_NET_BIND_SERVICE,CAP_SETFCAP,CAP_SETGID,CAP_SETPCAP,CAP_SETUID,CAP_SYS_CHROOT
-
-# A comma list, sorted, so sets compare whatever their order.
-sorted() {
-	tr ',' '\n' <<<"$1" | sed '/^$/d' | sort | paste -sd, -
-}
-
 # The rootfs copy belongs to the host's root, whom the container's user
 # namespace does not map: its root cannot create mount points in it. An
 # image prepared for the mapping has them; so does this one.

@@ -143,8 +143,9 @@ untagged_requirements() {
 
 # The guest runs bats with these options.
 bats_options() {
-	# -T: each result with its time, the guest being ~10x slower.
-	bats_opts=(-T)
+	# -T: each result with its time, the guest being ~10x slower; a
+	# failure's $output, as the guest is gone by the time one reads it.
+	bats_opts=(-T --print-output-on-failure)
 	[ -z "$tags" ] || bats_opts+=(--filter-tags "$tags")
 }
 

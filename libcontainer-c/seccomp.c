@@ -1,0 +1,450 @@
+#define _GNU_SOURCE
+#include "seccomp.h"
+
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+struct named {
+	const char *name;
+	uint32_t value;
+};
+
+/* --- names ---------------------------------------------------------------- */
+
+/* Every architecture the runtime-spec names that this libseccomp knows;
+ * the newer ones only exist in newer libseccomp releases. */
+#ifdef SCMP_ARCH_LOONGARCH64
+#define ARCH_LOONGARCH64(X) X(LOONGARCH64)
+#else
+#define ARCH_LOONGARCH64(X)
+#endif
+#ifdef SCMP_ARCH_M68K
+#define ARCH_M68K(X) X(M68K)
+#else
+#define ARCH_M68K(X)
+#endif
+#ifdef SCMP_ARCH_SH
+#define ARCH_SH(X) X(SH) X(SHEB)
+#else
+#define ARCH_SH(X)
+#endif
+#define ARCHES(X)                                                                               \
+	X(X86) X(X86_64) X(X32) X(ARM) X(AARCH64) ARCH_LOONGARCH64(X) ARCH_M68K(X) X(MIPS)      \
+	X(MIPS64) X(MIPS64N32) X(MIPSEL) X(MIPSEL64) X(MIPSEL64N32) X(PPC) X(PPC64) X(PPC64LE) \
+	X(RISCV64) X(S390) X(S390X) ARCH_SH(X) X(PARISC) X(PARISC64)
+#define ARCH_ENTRY(n) { "SCMP_ARCH_" #n, SCMP_ARCH_##n },
+#define ARCH_NAME(n) "SCMP_ARCH_" #n,
+
+static const struct named arch_table[] = { ARCHES(ARCH_ENTRY) };
+const char *const hrun_seccomp_archs[] = { ARCHES(ARCH_NAME) NULL };
+
+/* SCMP_ACT_KILL is the historical name of KILL_THREAD. ERRNO and TRACE
+ * carry errnoRet (default EPERM, as runc has it) in their low 16 bits.
+ * SCMP_ACT_NOTIFY is refused: there is no listener yet. */
+#define ACTIONS(X)                                                                   \
+	X(KILL, SCMP_ACT_KILL_THREAD) X(KILL_PROCESS, SCMP_ACT_KILL_PROCESS)          \
+	X(KILL_THREAD, SCMP_ACT_KILL_THREAD) X(TRAP, SCMP_ACT_TRAP)                   \
+	X(ERRNO, SCMP_ACT_ERRNO(0)) X(TRACE, SCMP_ACT_TRACE(0)) X(ALLOW, SCMP_ACT_ALLOW) \
+	X(LOG, SCMP_ACT_LOG)
+#define ACTION_ENTRY(n, v) { "SCMP_ACT_" #n, v },
+#define ACTION_NAME(n, v) "SCMP_ACT_" #n,
+
+static const struct named action_table[] = { ACTIONS(ACTION_ENTRY) };
+const char *const hrun_seccomp_actions[] = { ACTIONS(ACTION_NAME) NULL };
+
+static const struct named op_table[] = {
+	{ "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
+	{ "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+	{ "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+	{ "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+};
+const char *const hrun_seccomp_operators[] = { "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",
+					       "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+					       "SCMP_CMP_MASKED_EQ", NULL };
+
+/* The kernel flag each runtime-spec flag stands for, and the libseccomp
+ * attribute that checks the kernel has it (0: none). */
+static const struct flag {
+	const char *name;
+	unsigned int kernel;
+	enum scmp_filter_attr attr;
+} flag_table[] = {
+	{ "SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC, SCMP_FLTATR_CTL_TSYNC },
+	{ "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG, SCMP_FLTATR_CTL_LOG },
+	{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW, SCMP_FLTATR_CTL_SSB },
+	/* Only means something with a notify listener (the kernel refuses
+	 * it without one), and there is none yet. */
+	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 0, _SCMP_FLTATR_MIN },
+};
+const char *const hrun_seccomp_known_flags[] = { "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+						 "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+						 "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", NULL };
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct named *lookup(const struct named *t, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].name, name) == 0)
+			return &t[i];
+	return NULL;
+}
+
+static const struct flag *lookup_flag(const char *name)
+{
+	for (size_t i = 0; i < N(flag_table); i++)
+		if (strcmp(flag_table[i].name, name) == 0)
+			return &flag_table[i];
+	return NULL;
+}
+
+const char *hrun_seccomp_libseccomp_version(void)
+{
+	static char v[32];
+	const struct scmp_version *sv = seccomp_version();
+
+	if (!v[0])
+		snprintf(v, sizeof(v), "%u.%u.%u", sv->major, sv->minor, sv->micro);
+	return v;
+}
+
+/* --- compiling -------------------------------------------------------------- */
+
+static void ctx_release(scmp_filter_ctx *ctx)
+{
+	if (*ctx)
+		seccomp_release(*ctx);
+}
+
+#define NOTIFY_UNSUPPORTED "seccomp notify is not supported yet"
+
+/* The libseccomp action for ACTION with its optional errnoRet. PATH names
+ * the JSON object in messages. */
+static int resolve_action(const char *action, const struct hrun_opt_u64 *errno_ret, const char *path,
+			  uint32_t *out, struct hrun_error *err)
+{
+	const struct named *a = lookup(action_table, N(action_table), action);
+	uint64_t data = EPERM;
+
+	if (strcmp(action, "SCMP_ACT_NOTIFY") == 0)
+		return hrun_error_plain(err, ENOTSUP, "%s: SCMP_ACT_NOTIFY: " NOTIFY_UNSUPPORTED, path);
+	if (!a)
+		return hrun_error_plain(err, EINVAL, "%s: unknown action \"%s\"", path, action);
+	*out = a->value;
+	if (a->value != SCMP_ACT_ERRNO(0) && a->value != SCMP_ACT_TRACE(0))
+		return 0;
+	if (errno_ret->set)
+		data = errno_ret->v;
+	/* SECCOMP_RET_DATA is 16 bits wide. */
+	if (data > 0xffff)
+		return hrun_error_plain(err, ERANGE, "%s: errnoRet %llu out of range 0..65535", path,
+					(unsigned long long)data);
+	*out |= (uint32_t)data;
+	return 0;
+}
+
+/* Native first (libseccomp always has it: runc keeps it too), then those
+ * listed; a syscall from an architecture not in the filter meets
+ * libseccomp's bad-architecture action, which kills. */
+static int add_arches(scmp_filter_ctx ctx, const struct hrun_seccomp *sc, struct hrun_error *err)
+{
+	for (size_t i = 0; i < sc->architectures.n; i++) {
+		const char *name = sc->architectures.v[i];
+		const struct named *a = lookup(arch_table, N(arch_table), name);
+		int rc;
+
+		if (!a)
+			return hrun_error_plain(err, EINVAL,
+						"linux.seccomp.architectures[%zu]: unknown architecture \"%s\" (libseccomp %s)",
+						i, name, hrun_seccomp_libseccomp_version());
+		rc = seccomp_arch_add(ctx, a->value);
+		if (rc < 0 && rc != -EEXIST)
+			return hrun_error_set(err, -rc, "linux.seccomp.architectures[%zu]: add %s", i, name);
+	}
+	return 0;
+}
+
+/* Flags are passed to seccomp(2) by the load; setting the matching
+ * libseccomp attribute here checks, before any clone, that the kernel
+ * supports them. */
+static int add_flags(scmp_filter_ctx ctx, const struct hrun_seccomp *sc, unsigned int *kflags,
+		     struct hrun_error *err)
+{
+	for (size_t i = 0; i < sc->flags.n; i++) {
+		const char *name = sc->flags.v[i];
+		const struct flag *f = lookup_flag(name);
+		int rc;
+
+		if (!f)
+			return hrun_error_plain(err, EINVAL, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i,
+						name);
+		if (!f->kernel)
+			return hrun_error_plain(err, ENOTSUP,
+						"linux.seccomp.flags[%zu]: %s applies to the notify listener: " NOTIFY_UNSUPPORTED,
+						i, name);
+		rc = seccomp_attr_set(ctx, f->attr, 1);
+		if (rc < 0)
+			return hrun_error_set(err, -rc, "linux.seccomp.flags[%zu]: %s not supported by this kernel or libseccomp %s",
+					      i, name, hrun_seccomp_libseccomp_version());
+		*kflags |= f->kernel;
+	}
+	return 0;
+}
+
+/* How a rule's args combine, as runc and crun do it (the runtime-spec does
+ * not say; profiles written for them rely on it): when every arg has its
+ * own index they are ANDed in one rule; as soon as one index appears
+ * twice, every arg becomes a rule of its own, so they are all ORed (e.g.
+ * personality with args[0] == 0 or == 8 or ...; this also ORs args of other
+ * indices in that rule, exactly as runc does). */
+static int add_rule(scmp_filter_ctx ctx, uint32_t act, int nr, const struct hrun_seccomp_syscall *sys,
+		    struct scmp_arg_cmp *cmp)
+{
+	unsigned int seen = 0;
+	bool repeated = false;
+	int rc;
+
+	for (size_t j = 0; j < sys->n_args; j++) {
+		const struct hrun_seccomp_arg *a = &sys->args[j];
+
+		cmp[j] = (struct scmp_arg_cmp){
+			.arg = a->index,
+			.op = (enum scmp_compare)lookup(op_table, N(op_table), a->op)->value,
+			/* MASKED_EQ: value is the mask, valueTwo the result. */
+			.datum_a = a->value,
+			.datum_b = a->value_two.set ? a->value_two.v : 0,
+		};
+		repeated |= (seen & (1u << a->index)) != 0;
+		seen |= 1u << a->index;
+	}
+	if (!repeated)
+		return seccomp_rule_add_array(ctx, act, nr, (unsigned int)sys->n_args, cmp);
+	for (size_t j = 0; j < sys->n_args; j++) {
+		rc = seccomp_rule_add_array(ctx, act, nr, 1, &cmp[j]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int check_args(const struct hrun_seccomp_syscall *sys, size_t i, struct hrun_error *err)
+{
+	for (size_t j = 0; j < sys->n_args; j++) {
+		const struct hrun_seccomp_arg *a = &sys->args[j];
+
+		if (a->index > 5)
+			return hrun_error_plain(err, EINVAL,
+						"linux.seccomp.syscalls[%zu].args[%zu].index: value %u out of range 0..5",
+						i, j, a->index);
+		if (!a->op || !lookup(op_table, N(op_table), a->op))
+			return hrun_error_plain(err, EINVAL,
+						"linux.seccomp.syscalls[%zu].args[%zu].op: unknown operator \"%s\"", i,
+						j, a->op ? a->op : "");
+	}
+	return 0;
+}
+
+static int add_syscall(scmp_filter_ctx ctx, uint32_t def, const struct hrun_seccomp_syscall *sys, size_t i,
+		       struct hrun_error *err)
+{
+	_cleanup_free_ struct scmp_arg_cmp *cmp = NULL;
+	char path[64];
+	uint32_t act;
+
+	snprintf(path, sizeof(path), "linux.seccomp.syscalls[%zu]", i);
+	if (!sys->action)
+		return hrun_error_plain(err, EINVAL, "%s.action: required", path);
+	if (resolve_action(sys->action, &sys->errno_ret, path, &act, err) < 0)
+		return -1;
+	if (check_args(sys, i, err) < 0)
+		return -1;
+	/* libseccomp refuses a rule that repeats the default action. */
+	if (act == def)
+		return 0;
+	cmp = calloc(sys->n_args ? sys->n_args : 1, sizeof(*cmp));
+	if (!cmp)
+		return hrun_error_errno(err, "calloc");
+	for (size_t j = 0; j < sys->names.n; j++) {
+		const char *name = sys->names.v[j];
+		int nr = seccomp_syscall_resolve_name(name);
+		int rc;
+
+		/* A syscall this libseccomp does not know cannot be filtered;
+		 * like runc, go on without it. */
+		if (nr == __NR_SCMP_ERROR) {
+			hrun_debug("seccomp: unknown syscall \"%s\" skipped", name);
+			continue;
+		}
+		rc = add_rule(ctx, act, nr, sys, cmp);
+		if (rc < 0)
+			return hrun_error_set(err, -rc, "%s: add the rule for \"%s\"", path, name);
+	}
+	return 0;
+}
+
+/* The kernel takes at most BPF_MAXINSNS instructions. */
+static int check_len(size_t bytes, struct hrun_error *err)
+{
+	if (bytes == 0 || bytes % sizeof(struct sock_filter) != 0)
+		return hrun_error_plain(err, EINVAL, "seccomp: libseccomp exported a malformed program (%zu bytes)",
+					bytes);
+	if (bytes / sizeof(struct sock_filter) > BPF_MAXINSNS)
+		return hrun_error_plain(err, E2BIG,
+					"linux.seccomp: the filter has %zu instructions, the kernel takes at most %d",
+					bytes / sizeof(struct sock_filter), BPF_MAXINSNS);
+	return 0;
+}
+
+#if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6)
+static int export_bpf(scmp_filter_ctx ctx, struct hrun_seccomp_prog *out, struct hrun_error *err)
+{
+	size_t len = 0;
+	int rc = seccomp_export_bpf_mem(ctx, NULL, &len);
+
+	if (rc < 0)
+		return hrun_error_set(err, -rc, "seccomp: export the filter");
+	if (check_len(len, err) < 0)
+		return -1;
+	out->insns = malloc(len);
+	if (!out->insns)
+		return hrun_error_errno(err, "malloc");
+	rc = seccomp_export_bpf_mem(ctx, out->insns, &len);
+	if (rc < 0)
+		return hrun_error_set(err, -rc, "seccomp: export the filter");
+	out->len = (unsigned short)(len / sizeof(struct sock_filter));
+	return 0;
+}
+#else
+/* libseccomp < 2.6 only exports to an fd: a memfd, read back. */
+static int export_bpf(scmp_filter_ctx ctx, struct hrun_seccomp_prog *out, struct hrun_error *err)
+{
+	_cleanup_close_ int fd = memfd_create("hrun-seccomp", MFD_CLOEXEC);
+	struct stat st;
+	size_t len, done = 0;
+	int rc;
+
+	if (fd < 0)
+		return hrun_error_errno(err, "seccomp: memfd_create");
+	rc = seccomp_export_bpf(ctx, fd);
+	if (rc < 0)
+		return hrun_error_set(err, -rc, "seccomp: export the filter");
+	if (fstat(fd, &st) < 0)
+		return hrun_error_errno(err, "seccomp: fstat the exported filter");
+	len = (size_t)st.st_size;
+	if (check_len(len, err) < 0)
+		return -1;
+	out->insns = malloc(len);
+	if (!out->insns)
+		return hrun_error_errno(err, "malloc");
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)out->insns + done, len - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return hrun_error_set(err, n < 0 ? errno : EIO, "seccomp: read the exported filter");
+		done += (size_t)n;
+	}
+	out->len = (unsigned short)(len / sizeof(struct sock_filter));
+	return 0;
+}
+#endif
+
+static size_t count_names(const struct hrun_seccomp *sc)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sc->n_syscalls; i++)
+		n += sc->syscalls[i].names.n;
+	return n;
+}
+
+static int compile(const struct hrun_seccomp *sc, struct hrun_seccomp_prog *out, struct hrun_error *err)
+{
+	__attribute__((cleanup(ctx_release))) scmp_filter_ctx ctx = NULL;
+	uint32_t def;
+
+	if (sc->listener_path)
+		return hrun_error_plain(err, ENOTSUP, "linux.seccomp.listenerPath: " NOTIFY_UNSUPPORTED);
+	if (!sc->default_action)
+		return hrun_error_plain(err, EINVAL, "linux.seccomp.defaultAction: required");
+	if (resolve_action(sc->default_action, &sc->default_errno_ret, "linux.seccomp.defaultAction", &def,
+			   err) < 0)
+		return -1;
+	ctx = seccomp_init(def);
+	if (!ctx)
+		return hrun_error_plain(err, EINVAL, "linux.seccomp.defaultAction: libseccomp refused %s",
+					sc->default_action);
+	if (add_arches(ctx, sc, err) < 0 || add_flags(ctx, sc, &out->flags, err) < 0)
+		return -1;
+	/* A binary tree beats a linear scan for long profiles. runc's
+	 * threshold, counted in names as runc counts them: libseccomp <= 2.5.4
+	 * misbehaves with it on empty ones. */
+	if (count_names(sc) > 32 && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) < 0)
+		hrun_debug("seccomp: binary tree optimisation not available");
+	for (size_t i = 0; i < sc->n_syscalls; i++)
+		if (add_syscall(ctx, def, &sc->syscalls[i], i, err) < 0)
+			return -1;
+	return export_bpf(ctx, out, err);
+}
+
+int hrun_seccomp_compile(const struct hrun_spec *spec, struct hrun_seccomp_prog *out, struct hrun_error *err)
+{
+	*out = (struct hrun_seccomp_prog){ 0 };
+	if (!spec->linux_.seccomp.set)
+		return 0;
+	if (compile(&spec->linux_.seccomp, out, err) < 0) {
+		hrun_seccomp_prog_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+void hrun_seccomp_prog_free(struct hrun_seccomp_prog *prog)
+{
+	free(prog->insns);
+	*prog = (struct hrun_seccomp_prog){ 0 };
+}
+
+/* --- loading ------------------------------------------------------------------ */
+
+int hrun_seccomp_load(const struct hrun_spec *spec, const struct hrun_seccomp_prog *prog,
+		      struct hrun_error *err)
+{
+	struct sock_fprog fprog;
+	long rc;
+
+	if (!spec->linux_.seccomp.set)
+		return 0;
+	if (!prog || !prog->insns)
+		return hrun_error_plain(err, EINVAL, "linux.seccomp: no compiled filter reached the container's process");
+	fprog = (struct sock_fprog){ .len = prog->len, .filter = prog->insns };
+	rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, prog->flags, &fprog);
+	if (rc < 0)
+		return hrun_error_errno(err, "load the seccomp filter");
+	/* With TSYNC, a positive value is a thread that could not follow. */
+	if (rc > 0)
+		return hrun_error_plain(err, EBUSY, "load the seccomp filter: thread %ld could not be synchronised", rc);
+	return 0;
+}
+
+bool hrun_seccomp_flag_supported(const char *name)
+{
+	__attribute__((cleanup(ctx_release))) scmp_filter_ctx ctx = NULL;
+	const struct flag *f = lookup_flag(name);
+
+	if (!f || !f->kernel)
+		return false;
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
+	return ctx && seccomp_attr_set(ctx, f->attr, 1) == 0;
+}

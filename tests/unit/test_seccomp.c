@@ -1,0 +1,493 @@
+/* Tests for linux.seccomp: configs compiled with libseccomp and then really
+ * loaded, in a forked child with no_new_privs, to see what each syscall
+ * gets (getppid takes no arguments, so the filter can test any register
+ * values without side effects); the flags, architectures and refusals
+ * with their exact messages. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "seccomp.h"
+#include "spec.h"
+
+#define BASE "{\"ociVersion\":\"1.3.0\",\"root\":{\"path\":\"rootfs\"},\"linux\":{\"seccomp\":"
+
+/* Lets a child exit once everything else is denied. */
+#define EXIT_OK "{\"names\":[\"exit_group\",\"exit\"],\"action\":\"SCMP_ACT_ALLOW\"}"
+
+/* Test documents use single quotes; SECCOMP is linux.seccomp's value. */
+static struct hrun_spec *spec_of(const char *seccomp)
+{
+	struct hrun_error err = { 0 };
+	struct hrun_spec *spec;
+	char *doc;
+
+	assert_true(asprintf(&doc, BASE "%s}}", seccomp) > 0);
+	for (char *p = doc; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	spec = hrun_spec_parse(doc, strlen(doc), "config.json", &err);
+	if (!spec)
+		fail_msg("parse: %s", err.msg);
+	free(doc);
+	return spec;
+}
+
+/* Compile; returns "" or the error message (static). */
+static const char *compile(const char *seccomp, struct hrun_seccomp_prog *prog)
+{
+	static struct hrun_error err;
+	struct hrun_spec *spec = spec_of(seccomp);
+	int r;
+
+	hrun_error_clear(&err);
+	r = hrun_seccomp_compile(spec, prog, &err);
+	hrun_spec_free(spec);
+	if (r < 0) {
+		assert_null(prog->insns);
+		return err.msg;
+	}
+	return "";
+}
+
+static void compiles(const char *seccomp, struct hrun_seccomp_prog *prog)
+{
+	const char *msg = compile(seccomp, prog);
+
+	if (*msg)
+		fail_msg("compile %s: %s", seccomp, msg);
+	assert_non_null(prog->insns);
+	assert_true(prog->len > 0);
+}
+
+static void refused(const char *seccomp, const char *want)
+{
+	struct hrun_seccomp_prog prog = { 0 };
+
+	assert_string_equal(compile(seccomp, &prog), want);
+}
+
+/* What the child does once the filter is in: getppid with these raw
+ * arguments. */
+static long call_args[6];
+
+/* Child: no_new_privs, load, getppid(ARGS). Returns 0 when the call
+ * succeeded, its errno when it failed, 1000 + signal when the child was
+ * killed. */
+static int run_loaded(const char *seccomp, long a0, long a1)
+{
+	struct hrun_seccomp_prog prog = { 0 };
+	struct hrun_spec *spec = spec_of(seccomp);
+	struct hrun_error err = { 0 };
+	int status;
+	pid_t pid;
+
+	if (hrun_seccomp_compile(spec, &prog, &err) < 0)
+		fail_msg("compile %s: %s", seccomp, err.msg);
+	call_args[0] = a0;
+	call_args[1] = a1;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		long r;
+
+		/* cmocka catches SIGSYS; the child must die of it. */
+		signal(SIGSYS, SIG_DFL);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || hrun_seccomp_load(spec, &prog, &err) < 0)
+			_exit(250);
+		r = syscall(SYS_getppid, call_args[0], call_args[1], 0, 0, 0, 0);
+		_exit(r < 0 ? (errno > 0 && errno < 250 ? errno : 251) : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	hrun_seccomp_prog_free(&prog);
+	hrun_spec_free(spec);
+	if (WIFSIGNALED(status))
+		return 1000 + WTERMSIG(status);
+	assert_true(WIFEXITED(status));
+	assert_int_not_equal(WEXITSTATUS(status), 250);
+	return WEXITSTATUS(status);
+}
+
+/* One rule on getppid, default ALLOW. */
+static int with_rule(const char *rule, long a0, long a1)
+{
+	char *doc;
+	int r;
+
+	assert_true(asprintf(&doc,
+			     "{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['getppid'],%s}]}",
+			     rule) > 0);
+	r = run_loaded(doc, a0, a1);
+	free(doc);
+	return r;
+}
+
+static void test_no_seccomp(void **state)
+{
+	struct hrun_error err = { 0 };
+	struct hrun_seccomp_prog prog = { .len = 7 };
+	const char doc[] = "{\"ociVersion\":\"1.3.0\",\"root\":{\"path\":\"rootfs\"}}";
+	struct hrun_spec *spec = hrun_spec_parse(doc, strlen(doc), "config.json", &err);
+
+	(void)state;
+	assert_non_null(spec);
+	assert_int_equal(hrun_seccomp_compile(spec, &prog, &err), 0);
+	assert_null(prog.insns);
+	assert_int_equal(prog.len, 0);
+	/* Nothing to load: the load is a no-op. */
+	assert_int_equal(hrun_seccomp_load(spec, NULL, &err), 0);
+	hrun_spec_free(spec);
+}
+
+/* A config with linux.seccomp never runs unfiltered. */
+static void test_load_without_program(void **state)
+{
+	struct hrun_spec *spec = spec_of("{'defaultAction':'SCMP_ACT_ALLOW'}");
+	struct hrun_seccomp_prog empty = { 0 };
+	struct hrun_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(hrun_seccomp_load(spec, NULL, &err), -1);
+	assert_string_equal(err.msg, "linux.seccomp: no compiled filter reached the container's process");
+	assert_int_equal(hrun_seccomp_load(spec, &empty, &err), -1);
+	hrun_spec_free(spec);
+}
+
+static void test_default_errno(void **state)
+{
+	(void)state;
+	/* defaultErrnoRet, and EPERM without it. */
+	assert_int_equal(run_loaded("{'defaultAction':'SCMP_ACT_ERRNO','defaultErrnoRet':38,'syscalls':[" EXIT_OK "]}",
+				    0, 0),
+			 ENOSYS);
+	assert_int_equal(run_loaded("{'defaultAction':'SCMP_ACT_ERRNO','syscalls':[" EXIT_OK "]}", 0, 0), EPERM);
+	/* An allowed syscall under an ERRNO default. */
+	assert_int_equal(run_loaded("{'defaultAction':'SCMP_ACT_ERRNO','syscalls':[" EXIT_OK
+				    ",{'names':['getppid'],'action':'SCMP_ACT_ALLOW'}]}",
+				    0, 0),
+			 0);
+}
+
+static void test_rule_actions(void **state)
+{
+	(void)state;
+	assert_int_equal(with_rule("'action':'SCMP_ACT_ERRNO','errnoRet':77", 0, 0), 77);
+	assert_int_equal(with_rule("'action':'SCMP_ACT_ERRNO'", 0, 0), EPERM);
+	/* errnoRet 0: the call "succeeds" without running. */
+	assert_int_equal(with_rule("'action':'SCMP_ACT_ERRNO','errnoRet':0", 0, 0), 0);
+	assert_int_equal(with_rule("'action':'SCMP_ACT_KILL_PROCESS'", 0, 0), 1000 + SIGSYS);
+	assert_int_equal(with_rule("'action':'SCMP_ACT_KILL_THREAD'", 0, 0), 1000 + SIGSYS);
+	assert_int_equal(with_rule("'action':'SCMP_ACT_KILL'", 0, 0), 1000 + SIGSYS);
+	assert_int_equal(with_rule("'action':'SCMP_ACT_TRAP'", 0, 0), 1000 + SIGSYS);
+	/* No tracer attached: the kernel fails the call with ENOSYS. */
+	assert_int_equal(with_rule("'action':'SCMP_ACT_TRACE','errnoRet':5", 0, 0), ENOSYS);
+	assert_int_equal(with_rule("'action':'SCMP_ACT_LOG'", 0, 0), 0);
+}
+
+/* SCMP_ACT_KILL is another name of SCMP_ACT_KILL_THREAD. */
+static void test_kill_is_kill_thread(void **state)
+{
+	struct hrun_seccomp_prog a = { 0 }, b = { 0 };
+
+	(void)state;
+	compiles("{'defaultAction':'SCMP_ACT_KILL','syscalls':[{'names':['getppid'],'action':'SCMP_ACT_ALLOW'}]}", &a);
+	compiles("{'defaultAction':'SCMP_ACT_KILL_THREAD','syscalls':[{'names':['getppid'],'action':'SCMP_ACT_ALLOW'}]}",
+		 &b);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.insns, b.insns, a.len * sizeof(*a.insns));
+	hrun_seccomp_prog_free(&a);
+	hrun_seccomp_prog_free(&b);
+}
+
+static void test_args_and(void **state)
+{
+	const char *rule = "'action':'SCMP_ACT_ERRNO','errnoRet':77,'args':["
+			   "{'index':0,'value':1,'op':'SCMP_CMP_EQ'},{'index':1,'value':2,'op':'SCMP_CMP_EQ'}]";
+
+	(void)state;
+	assert_int_equal(with_rule(rule, 1, 2), 77);
+	assert_int_equal(with_rule(rule, 1, 3), 0);
+	assert_int_equal(with_rule(rule, 0, 2), 0);
+}
+
+/* The same index twice: ORed, as runc and crun do. */
+static void test_args_same_index_or(void **state)
+{
+	const char *rule = "'action':'SCMP_ACT_ERRNO','errnoRet':77,'args':["
+			   "{'index':0,'value':1,'op':'SCMP_CMP_EQ'},{'index':0,'value':2,'op':'SCMP_CMP_EQ'}]";
+
+	(void)state;
+	assert_int_equal(with_rule(rule, 1, 0), 77);
+	assert_int_equal(with_rule(rule, 2, 0), 77);
+	assert_int_equal(with_rule(rule, 3, 0), 0);
+}
+
+/* runc's rule: once an index repeats, every arg of the rule is its own
+ * rule, other indices included. */
+static void test_args_mixed_like_runc(void **state)
+{
+	const char *rule = "'action':'SCMP_ACT_ERRNO','errnoRet':77,'args':["
+			   "{'index':0,'value':1,'op':'SCMP_CMP_EQ'},{'index':0,'value':2,'op':'SCMP_CMP_EQ'},"
+			   "{'index':1,'value':5,'op':'SCMP_CMP_EQ'}]";
+
+	(void)state;
+	assert_int_equal(with_rule(rule, 1, 0), 77);
+	assert_int_equal(with_rule(rule, 0, 5), 77);
+	assert_int_equal(with_rule(rule, 3, 3), 0);
+}
+
+static void test_operators(void **state)
+{
+	static const struct {
+		const char *args;
+		long yes, no;
+	} cases[] = {
+		{ "{'index':0,'value':10,'op':'SCMP_CMP_NE'}", 11, 10 },
+		{ "{'index':0,'value':10,'op':'SCMP_CMP_LT'}", 9, 10 },
+		{ "{'index':0,'value':10,'op':'SCMP_CMP_LE'}", 10, 11 },
+		{ "{'index':0,'value':10,'op':'SCMP_CMP_EQ'}", 10, 11 },
+		{ "{'index':0,'value':10,'op':'SCMP_CMP_GE'}", 10, 9 },
+		{ "{'index':0,'value':10,'op':'SCMP_CMP_GT'}", 11, 10 },
+		/* value is the mask, valueTwo what the masked arg must equal */
+		{ "{'index':0,'value':240,'valueTwo':32,'op':'SCMP_CMP_MASKED_EQ'}", 0x25, 0x35 },
+		/* all 64 bits are compared */
+		{ "{'index':0,'value':4294967296,'op':'SCMP_CMP_EQ'}", 0x100000000L, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *rule;
+
+		assert_true(asprintf(&rule, "'action':'SCMP_ACT_ERRNO','errnoRet':77,'args':[%s]", cases[i].args) > 0);
+		if (with_rule(rule, cases[i].yes, 0) != 77)
+			fail_msg("%s: %ld not matched", cases[i].args, cases[i].yes);
+		if (with_rule(rule, cases[i].no, 0) != 0)
+			fail_msg("%s: %ld matched", cases[i].args, cases[i].no);
+		free(rule);
+	}
+	/* The index is the argument's position. */
+	assert_int_equal(with_rule("'action':'SCMP_ACT_ERRNO','errnoRet':77,'args':[{'index':1,'value':7,"
+				   "'op':'SCMP_CMP_EQ'}]",
+				   0, 7),
+			 77);
+	assert_int_equal(with_rule("'action':'SCMP_ACT_ERRNO','errnoRet':77,'args':[{'index':1,'value':7,"
+				   "'op':'SCMP_CMP_EQ'}]",
+				   7, 0),
+			 0);
+}
+
+/* Unknown names are skipped (runc does the same), known ones in the same
+ * rule still apply. */
+static void test_unknown_syscall_skipped(void **state)
+{
+	struct hrun_seccomp_prog a = { 0 }, b = { 0 };
+
+	(void)state;
+	assert_int_equal(run_loaded("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['no_such_syscall',"
+				    "'getppid'],'action':'SCMP_ACT_ERRNO','errnoRet':77}]}",
+				    0, 0),
+			 77);
+	compiles("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['no_such_syscall'],'action':'SCMP_ACT_ERRNO'},"
+		 "{'names':['getppid'],'action':'SCMP_ACT_ERRNO'}]}",
+		 &a);
+	compiles("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['getppid'],'action':'SCMP_ACT_ERRNO'}]}", &b);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.insns, b.insns, a.len * sizeof(*a.insns));
+	hrun_seccomp_prog_free(&a);
+	hrun_seccomp_prog_free(&b);
+}
+
+/* libseccomp refuses a rule that repeats the default action: skipped.
+ * The errno is part of the action. */
+static void test_rule_as_default_skipped(void **state)
+{
+	struct hrun_seccomp_prog a = { 0 }, b = { 0 };
+
+	(void)state;
+	compiles("{'defaultAction':'SCMP_ACT_ERRNO','syscalls':[{'names':['getppid'],'action':'SCMP_ACT_ERRNO'}," EXIT_OK
+		 "]}",
+		 &a);
+	compiles("{'defaultAction':'SCMP_ACT_ERRNO','syscalls':[" EXIT_OK "]}", &b);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.insns, b.insns, a.len * sizeof(*a.insns));
+	hrun_seccomp_prog_free(&a);
+	hrun_seccomp_prog_free(&b);
+	assert_int_equal(run_loaded("{'defaultAction':'SCMP_ACT_ERRNO','defaultErrnoRet':38,'syscalls':[" EXIT_OK
+				    ",{'names':['getppid'],'action':'SCMP_ACT_ERRNO','errnoRet':77}]}",
+				    0, 0),
+			 77);
+	assert_int_equal(with_rule("'action':'SCMP_ACT_ALLOW'", 0, 0), 0);
+}
+
+static void test_flags(void **state)
+{
+	struct hrun_seccomp_prog prog = { 0 };
+
+	(void)state;
+	compiles("{'defaultAction':'SCMP_ACT_ALLOW','flags':['SECCOMP_FILTER_FLAG_TSYNC','SECCOMP_FILTER_FLAG_LOG',"
+		 "'SECCOMP_FILTER_FLAG_SPEC_ALLOW']}",
+		 &prog);
+	assert_int_equal(prog.flags,
+			 SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW);
+	hrun_seccomp_prog_free(&prog);
+	compiles("{'defaultAction':'SCMP_ACT_ALLOW'}", &prog);
+	assert_int_equal(prog.flags, 0);
+	hrun_seccomp_prog_free(&prog);
+	/* The kernel takes them: the filter loads and works. */
+	assert_int_equal(run_loaded("{'defaultAction':'SCMP_ACT_ALLOW','flags':['SECCOMP_FILTER_FLAG_TSYNC',"
+				    "'SECCOMP_FILTER_FLAG_LOG','SECCOMP_FILTER_FLAG_SPEC_ALLOW'],'syscalls':[{'names':"
+				    "['getppid'],'action':'SCMP_ACT_ERRNO','errnoRet':77}]}",
+				    0, 0),
+			 77);
+	refused("{'defaultAction':'SCMP_ACT_ALLOW','flags':['SECCOMP_FILTER_FLAG_TSYNC',"
+		"'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV']}",
+		"linux.seccomp.flags[1]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV applies to the notify listener: "
+		"seccomp notify is not supported yet");
+	refused("{'defaultAction':'SCMP_ACT_ALLOW','flags':['SECCOMP_FILTER_FLAG_BOGUS']}",
+		"linux.seccomp.flags[0]: unknown flag \"SECCOMP_FILTER_FLAG_BOGUS\"");
+	assert_true(hrun_seccomp_flag_supported("SECCOMP_FILTER_FLAG_LOG"));
+	assert_false(hrun_seccomp_flag_supported("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"));
+	assert_false(hrun_seccomp_flag_supported("SECCOMP_FILTER_FLAG_BOGUS"));
+}
+
+static void test_architectures(void **state)
+{
+	struct hrun_seccomp_prog native = { 0 }, x86 = { 0 }, again = { 0 };
+	char want[128];
+
+	(void)state;
+	compiles("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['getppid'],'action':'SCMP_ACT_ERRNO'}]}",
+		 &native);
+	/* Each listed architecture gets its own section. */
+	compiles("{'defaultAction':'SCMP_ACT_ALLOW','architectures':['SCMP_ARCH_X86_64','SCMP_ARCH_X86',"
+		 "'SCMP_ARCH_X32','SCMP_ARCH_AARCH64'],'syscalls':[{'names':['getppid'],'action':'SCMP_ACT_ERRNO'}]}",
+		 &x86);
+	assert_true(x86.len > native.len);
+#ifdef __x86_64__
+	/* The native one is always in: listed or not, the same program. */
+	compiles("{'defaultAction':'SCMP_ACT_ALLOW','architectures':['SCMP_ARCH_X86_64'],'syscalls':[{'names':"
+		 "['getppid'],'action':'SCMP_ACT_ERRNO'}]}",
+		 &again);
+	assert_int_equal(again.len, native.len);
+	assert_memory_equal(again.insns, native.insns, native.len * sizeof(*native.insns));
+	/* Another architecture alone still keeps the native one. */
+	assert_int_equal(run_loaded("{'defaultAction':'SCMP_ACT_ALLOW','architectures':['SCMP_ARCH_AARCH64'],"
+				    "'syscalls':[{'names':['getppid'],'action':'SCMP_ACT_ERRNO','errnoRet':77}]}",
+				    0, 0),
+			 77);
+#endif
+	hrun_seccomp_prog_free(&native);
+	hrun_seccomp_prog_free(&x86);
+	hrun_seccomp_prog_free(&again);
+	snprintf(want, sizeof(want),
+		 "linux.seccomp.architectures[1]: unknown architecture \"SCMP_ARCH_VAX\" (libseccomp %s)",
+		 hrun_seccomp_libseccomp_version());
+	refused("{'defaultAction':'SCMP_ACT_ALLOW','architectures':['SCMP_ARCH_X86','SCMP_ARCH_VAX']}", want);
+#ifndef SCMP_ARCH_LOONGARCH64
+	/* Valid for the runtime-spec, unknown to this libseccomp. */
+	snprintf(want, sizeof(want),
+		 "linux.seccomp.architectures[0]: unknown architecture \"SCMP_ARCH_LOONGARCH64\" (libseccomp %s)",
+		 hrun_seccomp_libseccomp_version());
+	refused("{'defaultAction':'SCMP_ACT_ALLOW','architectures':['SCMP_ARCH_LOONGARCH64']}", want);
+#endif
+}
+
+static void test_refusals(void **state)
+{
+	(void)state;
+	refused("{'defaultAction':'SCMP_ACT_ALLOW','listenerPath':'/run/agent.sock','syscalls':[{'names':['mkdir'],"
+		"'action':'SCMP_ACT_NOTIFY'}]}",
+		"linux.seccomp.listenerPath: seccomp notify is not supported yet");
+	refused("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_NOTIFY'}]}",
+		"linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY: seccomp notify is not supported yet");
+	refused("{'defaultAction':'SCMP_ACT_ERRNO','defaultErrnoRet':65536}",
+		"linux.seccomp.defaultAction: errnoRet 65536 out of range 0..65535");
+	refused("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO',"
+		"'errnoRet':70000}]}",
+		"linux.seccomp.syscalls[0]: errnoRet 70000 out of range 0..65535");
+	refused("{'defaultAction':'SCMP_ACT_DENY'}", "linux.seccomp.defaultAction: unknown action \"SCMP_ACT_DENY\"");
+	refused("{}", "linux.seccomp.defaultAction: required");
+	refused("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','args':["
+		"{'index':6,'value':1,'op':'SCMP_CMP_EQ'}]}]}",
+		"linux.seccomp.syscalls[0].args[0].index: value 6 out of range 0..5");
+	refused("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO','args':["
+		"{'index':0,'value':1,'op':'SCMP_CMP_BOGUS'}]}]}",
+		"linux.seccomp.syscalls[0].args[0].op: unknown operator \"SCMP_CMP_BOGUS\"");
+	refused("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['mkdir']}]}",
+		"linux.seccomp.syscalls[0].action: required");
+}
+
+/* More than the kernel's BPF_MAXINSNS instructions: refused before any
+ * clone, with the count. */
+static void test_too_long(void **state)
+{
+	size_t cap = 1 << 21, n = 0;
+	char *doc = malloc(cap);
+	struct hrun_seccomp_prog prog = { 0 };
+	const char *msg;
+
+	(void)state;
+	assert_non_null(doc);
+	n += (size_t)snprintf(doc + n, cap - n, "{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[");
+	for (int i = 0; i < 5000; i++)
+		n += (size_t)snprintf(doc + n, cap - n,
+				      "%s{'names':['getppid'],'action':'SCMP_ACT_ERRNO','args':[{'index':0,'value':%d,"
+				      "'op':'SCMP_CMP_EQ'}]}",
+				      i ? "," : "", i * 7);
+	snprintf(doc + n, cap - n, "]}");
+	msg = compile(doc, &prog);
+	free(doc);
+	assert_non_null(strstr(msg, "linux.seccomp: the filter has "));
+	assert_non_null(strstr(msg, " instructions, the kernel takes at most 4096"));
+}
+
+static void test_feature_lists(void **state)
+{
+	(void)state;
+	assert_string_equal(hrun_seccomp_actions[0], "SCMP_ACT_KILL");
+	for (size_t i = 0; hrun_seccomp_actions[i]; i++)
+		assert_string_not_equal(hrun_seccomp_actions[i], "SCMP_ACT_NOTIFY");
+	assert_string_equal(hrun_seccomp_operators[6], "SCMP_CMP_MASKED_EQ");
+	assert_null(hrun_seccomp_operators[7]);
+	assert_string_equal(hrun_seccomp_archs[1], "SCMP_ARCH_X86_64");
+	assert_string_equal(hrun_seccomp_known_flags[3], "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_seccomp),
+		cmocka_unit_test(test_load_without_program),
+		cmocka_unit_test(test_default_errno),
+		cmocka_unit_test(test_rule_actions),
+		cmocka_unit_test(test_kill_is_kill_thread),
+		cmocka_unit_test(test_args_and),
+		cmocka_unit_test(test_args_same_index_or),
+		cmocka_unit_test(test_args_mixed_like_runc),
+		cmocka_unit_test(test_operators),
+		cmocka_unit_test(test_unknown_syscall_skipped),
+		cmocka_unit_test(test_rule_as_default_skipped),
+		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_architectures),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_too_long),
+		cmocka_unit_test(test_feature_lists),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
