@@ -542,6 +542,47 @@ int hrun_cgroup_signal(const struct hrun_cgroup *cg, int sig, struct hrun_error 
 	return r;
 }
 
+const char *hrun_cgroup_v2_root(const struct hrun_cgroup *cg)
+{
+	return cg->mode == HRUN_CGROUP_UNIFIED || cg->mode == HRUN_CGROUP_HYBRID ? v2_root(cg->mode) : NULL;
+}
+
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
+			return true;
+	return false;
+}
+
+bool hrun_cgroup_v2_serves(const struct hrun_cgroup *cg, const char *controller)
+{
+	char file[256], line[1024];
+
+	if (cg->mode == HRUN_CGROUP_UNIFIED)
+		return true;
+	if (cg->mode != HRUN_CGROUP_HYBRID)
+		return false;
+	snprintf(file, sizeof(file), "%s/cgroup.controllers", v2_root(cg->mode));
+	return read_line(file, line, sizeof(line)) == 0 && has_word(line, controller);
+}
+
+int hrun_cgroup_controller_dir(const struct hrun_cgroup *cg, const char *controller, char *out,
+			       size_t len)
+{
+	int n;
+
+	if (!cg->path || cg->mode == HRUN_CGROUP_NONE)
+		return -1;
+	if (hrun_cgroup_v2_serves(cg, controller))
+		n = snprintf(out, len, "%s%s", v2_root(cg->mode), cg->path);
+	else
+		n = snprintf(out, len, CGROUP_ROOT "/%s%s", controller, cg->path);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 void hrun_cgroup_release(struct hrun_cgroup *cg)
 {
 	if (cg->v2_fd >= 0)

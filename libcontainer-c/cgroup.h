@@ -5,6 +5,7 @@
 #define HRUN_CGROUP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -57,6 +58,19 @@ char *hrun_cgroup_read(const struct hrun_cgroup *cg, const char *controller, con
  * where the kernel has it, else with the cgroup frozen meanwhile so that
  * no pid is reused between reading and signalling it. */
 int hrun_cgroup_signal(const struct hrun_cgroup *cg, int sig, struct hrun_error *err);
+
+/* The root of the unified hierarchy ("/sys/fs/cgroup", or ".../unified"
+ * on a hybrid host); NULL when there is none. */
+const char *hrun_cgroup_v2_root(const struct hrun_cgroup *cg);
+
+/* Whether the unified hierarchy serves CONTROLLER for CG: always on a
+ * unified host, on a hybrid one only for what its root offers. */
+bool hrun_cgroup_v2_serves(const struct hrun_cgroup *cg, const char *controller);
+
+/* The directory of CG that holds CONTROLLER's files: the unified one when
+ * it serves CONTROLLER, else the v1 hierarchy named CONTROLLER. */
+int hrun_cgroup_controller_dir(const struct hrun_cgroup *cg, const char *controller, char *out,
+			       size_t len);
 
 void hrun_cgroup_release(struct hrun_cgroup *cg);
 

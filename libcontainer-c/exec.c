@@ -19,6 +19,7 @@
 #include "init.h"
 #include "namespace.h"
 #include "policy.h"
+#include "safepath.h"
 #include "seccomp.h"
 #include "sync.h"
 #include "syscalls.h"
@@ -251,11 +252,22 @@ static __attribute__((noreturn)) void run_helper(struct exec *e)
 		.console_fd = e->console_fd,
 		.preserve_fds = e->opts->preserve_fds,
 		.seccomp = &e->seccomp,
+		.procfd = -1,
 	};
 	pid_t pid;
 
 	close(e->sync_fd);
-	if (setns(e->container_pidfd, (int)join_flags(e->c.spec)) < 0) {
+	/* The host's /proc, for the AppArmor write: once we joined the
+	 * container's mount namespace only its own /proc is in reach. */
+	if (e->c.spec->process->apparmor_profile && *e->c.spec->process->apparmor_profile) {
+		xargs.procfd = hrun_procfs_open("/proc", &err);
+		if (xargs.procfd < 0)
+			goto fail;
+	}
+	/* All but the cgroup namespace: inside it our own cgroup is outside
+	 * its root, and clone3 refuses CLONE_INTO_CGROUP with ENOENT. The
+	 * process joins it once it is in the container's cgroup. */
+	if (setns(e->container_pidfd, (int)(join_flags(e->c.spec) & ~(uint64_t)CLONE_NEWCGROUP)) < 0) {
 		hrun_error_errno(&err, "join the container's namespaces");
 		goto fail;
 	}
@@ -266,6 +278,10 @@ static __attribute__((noreturn)) void run_helper(struct exec *e)
 	pid = (pid_t)hrun_clone3(&args);
 	if (pid == 0) {
 		close(e->fg.sigfd);
+		if ((join_flags(e->c.spec) & CLONE_NEWCGROUP) && setns(e->container_pidfd, CLONE_NEWCGROUP) < 0) {
+			hrun_error_errno(&err, "join the container's cgroup namespace");
+			goto fail;
+		}
 		hrun_exec_main(&xargs);
 	}
 	if (pid < 0) {

@@ -90,6 +90,7 @@ char *hrun_features_json(struct hrun_error *err)
 	static const bool cgroup_vals[] = { true, true, false, false, false };
 	static const char *const off_keys[] = { "enabled" };
 	static const bool off[] = { false };
+	static const bool on[] = { true };
 
 	if (!g) {
 		hrun_error_errno(err, "allocate json generator");
@@ -112,7 +113,9 @@ char *hrun_features_json(struct hrun_error *err)
 	/* Placement only so far: limits are not written yet. */
 	flag_object(g, "cgroup", cgroup_keys, cgroup_vals, 5);
 	seccomp(g);
-	flag_object(g, "apparmor", off_keys, off, 1);
+	/* Compiled in always (lsm.c); whether this host has AppArmor is
+	 * checked when a container asks for a profile, as runc does. */
+	flag_object(g, "apparmor", off_keys, on, 1);
 	flag_object(g, "selinux", off_keys, off, 1);
 	flag_object(g, "intelRdt", off_keys, off, 1);
 	hrun_jgen_key(g, "mountExtensions");

@@ -19,6 +19,7 @@
 #include "container.h"
 #include "hooks.h"
 #include "devices.h"
+#include "lsm.h"
 #include "mounts.h"
 #include "namespace.h"
 #include "notify.h"
@@ -345,6 +346,11 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	if (!exe)
 		return -1;
 	hrun_process_set_umask(proc);
+	/* After no_new_privs, through the host procfs opened before the pivot;
+	 * before CREATED so a profile the kernel refuses fails create. Takes
+	 * effect at execve (startContainer hooks, execed by us, get it too). */
+	if (hrun_apparmor_exec_profile(procfd, proc->apparmor_profile, err) < 0)
+		return -1;
 	if (hrun_sync_send(a->sync_fd, HRUN_SYNC_CREATED, err) < 0)
 		return -1;
 	/* From here `create` may have returned: failures go to stderr too. */
@@ -406,8 +412,11 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 	/* As in init_container: early without no_new_privs, else last. */
 	if (!no_new_privs(proc) && hrun_seccomp_load(a->spec, a->seccomp, err) < 0)
 		return -1;
-	if (hrun_process_close_fds(&a->sync_fd, 1, a->preserve_fds, err) < 0)
-		return -1;
+	{
+		const int keep[] = { a->sync_fd, a->procfd };
+		if (hrun_process_close_fds(keep, a->procfd >= 0 ? 2 : 1, a->preserve_fds, err) < 0)
+			return -1;
+	}
 	if (drop_privileges(proc, err) < 0)
 		return -1;
 	if (hrun_process_chdir(proc, err) < 0)
@@ -418,6 +427,14 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 	hrun_process_set_umask(proc);
 	if (unblock_signals(err) < 0)
 		return -1;
+	/* The host procfs the helper opened before joining the container's
+	 * mount namespace; closed on exec. */
+	if (proc->apparmor_profile && *proc->apparmor_profile) {
+		if (a->procfd < 0)
+			return hrun_error_plain(err, EBADF, "apparmorProfile: no host procfs handle");
+		if (hrun_apparmor_exec_profile(a->procfd, proc->apparmor_profile, err) < 0)
+			return -1;
+	}
 	if (no_new_privs(proc) && hrun_seccomp_load(a->spec, a->seccomp, err) < 0)
 		return -1;
 	return hrun_process_exec(proc, exe, err);

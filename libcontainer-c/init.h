@@ -38,6 +38,7 @@ struct hrun_exec_args {
 	int console_fd;		/* with a terminal: where the pty master goes, or -1 */
 	unsigned int preserve_fds;
 	const struct hrun_seccomp_prog *seccomp; /* linux.seccomp compiled by the parent */
+	int procfd;		/* the host's /proc, verified, opened before setns; or -1 */
 };
 
 __attribute__((noreturn)) void hrun_exec_main(const struct hrun_exec_args *args);

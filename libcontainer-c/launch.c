@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "cgroup-resources.h"
 #include "cleanup.h"
 #include "console.h"
 #include "foreground.h"
@@ -312,8 +313,12 @@ static int make_cgroup(struct launch *l, struct hrun_error *err)
 	if (hrun_cgroup_create(path, &l->cgroup, err) < 0)
 		return -1;
 	/* Saved now, so that `delete --force` finds the cgroup should this
-	 * command die before the container is created. */
-	return write_state(l, "creating", err);
+	 * command die before the container is created. Limits before the
+	 * clone: init never runs a step unlimited. */
+	return write_state(l, "creating", err) < 0 ||
+			       hrun_cgroup_apply_resources(&l->cgroup, &l->spec->linux_.resources, err) < 0
+		       ? -1
+		       : 0;
 }
 
 static void run_init(struct launch *l)

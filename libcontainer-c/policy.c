@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "lsm.h"
 #include "mounts.h"
 
 const char *const hrun_default_caps[] = {
@@ -183,6 +184,21 @@ static int fill_defaults(struct hrun_spec *spec, struct hrun_error *err)
 	if (!spec->linux_.readonly_paths.set &&
 	    strv_fill(&spec->linux_.readonly_paths, hrun_default_readonly, hrun_default_readonly_n, err) < 0)
 		return -1;
+	/* A fork bomb must not use up the host's pids: an explicit limit
+	 * (even -1, unlimited) is the config speaking and is kept. */
+	if (!spec->linux_.resources.pids.set) {
+		spec->linux_.resources.pids = (struct hrun_pids){ .set = true, .limit = HRUN_DEFAULT_PIDS_LIMIT };
+		spec->linux_.resources.set = true;
+	}
+	/* Depends on the host, not only the config: applied only where the
+	 * admin loaded contrib/apparmor/hrun-default. */
+	if (p && (!p->apparmor_profile || !*p->apparmor_profile) && hrun_apparmor_enabled() &&
+	    hrun_apparmor_profile_loaded(HRUN_APPARMOR_DEFAULT_PROFILE)) {
+		free(p->apparmor_profile);
+		p->apparmor_profile = strdup(HRUN_APPARMOR_DEFAULT_PROFILE);
+		if (!p->apparmor_profile)
+			return hrun_error_errno(err, "allocate defaults");
+	}
 	return 0;
 }
 
@@ -317,6 +333,16 @@ static bool rule_masked_paths(const struct hrun_spec *spec, char *found, size_t 
 	return false;
 }
 
+static bool rule_lsm_unconfined(const struct hrun_spec *spec, char *found, size_t len)
+{
+	const struct hrun_process *p = spec->process;
+
+	if (!p || !p->apparmor_profile || strcmp(p->apparmor_profile, "unconfined") != 0)
+		return false;
+	snprintf(found, len, "process.apparmorProfile is \"unconfined\"");
+	return true;
+}
+
 static const struct hrun_policy_rule rules[] = {
 	{ "HR-NNP", "high", "5.25", "processes cannot gain privileges (noNewPrivileges)",
 	  "set process.noNewPrivileges to true", rule_no_new_privs },
@@ -332,23 +358,27 @@ static const struct hrun_policy_rule rules[] = {
 	  "use private, slave or their r- forms", rule_shared_propagation },
 	{ "HR-MASKED", "medium", NULL, "sensitive /proc and /sys paths are masked",
 	  "keep hrun's default linux.maskedPaths (or leave the field unset)", rule_masked_paths },
+	{ "HR-LSM", "high", "5.1", "the process is not explicitly unconfined by its LSM",
+	  "remove process.apparmorProfile \"unconfined\" (hrun-default applies when loaded) or name a profile",
+	  rule_lsm_unconfined },
 };
 
 int hrun_policy_apply(struct hrun_spec *spec, enum hrun_hardening level, struct hrun_error *err)
 {
 	char found[512];
 
-	if (level == HRUN_HARDENING_COMPAT)
-		return 0;
-	if (fill_defaults(spec, err) < 0)
+	if (level != HRUN_HARDENING_COMPAT && fill_defaults(spec, err) < 0)
 		return -1;
-	if (level < HRUN_HARDENING_STRICT)
-		return 0;
-	spec->root.readonly = true;
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		if (rules[i].broken(spec, found, sizeof(found)))
-			return hrun_error_plain(err, EPERM, "hardening level strict refuses this config: rule %s (%s): %s; fix: %s",
-					      rules[i].id, rules[i].title, found, rules[i].fix);
+	if (level == HRUN_HARDENING_STRICT) {
+		spec->root.readonly = true;
+		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+			if (rules[i].broken(spec, found, sizeof(found)))
+				return hrun_error_plain(err, EPERM,
+							"hardening level strict refuses this config: rule %s (%s): %s; fix: %s",
+							rules[i].id, rules[i].title, found, rules[i].fix);
+		}
 	}
-	return 0;
+	/* At every level: a profile this host cannot apply fails here, before
+	 * anything of the container exists. */
+	return hrun_lsm_check_host(spec, err);
 }

@@ -63,4 +63,8 @@ extern const size_t hrun_default_readonly_n;
 extern const char *const hrun_default_caps[];
 extern const size_t hrun_default_caps_n;
 
+/* linux.resources.pids.limit of the default level when the config sets
+ * none: room for a busy service, not for a fork bomb. */
+#define HRUN_DEFAULT_PIDS_LIMIT 4096
+
 #endif

@@ -24,6 +24,7 @@ int cmd_events(const struct hrun_context *ctx, int argc, char **argv);
 int cmd_exec(const struct hrun_context *ctx, int argc, char **argv);
 int cmd_spec(const struct hrun_context *ctx, int argc, char **argv);
 int cmd_features(const struct hrun_context *ctx, int argc, char **argv);
+int cmd_update(const struct hrun_context *ctx, int argc, char **argv);
 
 /* Parse NAME's options; then MIN..MAX positional arguments must follow.
  * Returns the index of the first, 0 after printing help, -1 after an

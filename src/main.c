@@ -62,6 +62,7 @@ static const struct command commands[] = {
 	{ "kill", cmd_kill, "send a signal to a container's init (or all its processes)" },
 	{ "pause", cmd_pause, "freeze every process of a container" },
 	{ "resume", cmd_resume, "thaw a paused container" },
+	{ "update", cmd_update, "change a running container's resource limits" },
 	{ "delete", cmd_delete, "remove a container and what it holds" },
 	{ "spec", cmd_spec, "write a new hardened config.json" },
 	{ "features", cmd_features, "show what this runtime implements (JSON)" },

@@ -16,8 +16,9 @@ BUILD_PKGS=(build-essential autoconf automake pkg-config
 	libseccomp-dev libcap-dev libselinux1-dev libyajl-dev criu)
 TEST_PKGS=(libcmocka-dev busybox-static bats jq clang util-linux socat procps)
 # qemu, busybox for the boot image and the guest's modprobe, apparmor for
-# apparmor_parser in the guest, e2fsprogs for its scratch disk.
-VM_PKGS=(qemu-system-x86 busybox-static bats jq apparmor e2fsprogs coreutils util-linux)
+# apparmor_parser in the guest, e2fsprogs for its scratch disk, procps for
+# bats' per-test timeout there.
+VM_PKGS=(qemu-system-x86 busybox-static bats jq apparmor e2fsprogs coreutils util-linux procps)
 
 case ${1:-} in
 --build-only) want=("${BUILD_PKGS[@]}") ;;

@@ -46,7 +46,7 @@ teardown() {
 		"$HRUN" --root "$STATE" delete --force "$id" >/dev/null 2>&1
 	done
 	rm -rf "$HOOKS"
-	rm -f "$OUT" "$OUT".*
+	[ -z "${OUT:-}" ] || rm -f "$OUT" "$OUT".*
 	teardown_bundle
 }
 

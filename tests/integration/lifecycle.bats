@@ -20,7 +20,7 @@ teardown() {
 	for id in $("$HRUN" --root "$STATE" list -q 2>/dev/null); do
 		"$HRUN" --root "$STATE" delete --force "$id" >/dev/null 2>&1
 	done
-	rm -f "$OUT" "$OUT".*
+	[ -z "${OUT:-}" ] || rm -f "$OUT" "$OUT".*
 	teardown_bundle
 }
 
@@ -134,6 +134,7 @@ pid_of() {
 	[[ "$output" == *"container does not exist"* ]]
 }
 
+# bats test_tags=vm
 @test "a crashed create leaves a state that delete --force cleans (cgroup too)" {
 	sleeper
 	hrun create -b "$BUNDLE" "$ID"
@@ -289,6 +290,7 @@ pid_of() {
 	[ "${#lines[@]}" -eq 3 ]
 }
 
+# bats test_tags=vm
 @test "pause freezes every process, resume thaws them; misuse is refused" {
 	set_args /bin/sh -c 'while :; do date +%s%N >/tmp/tick; sleep 0.05; done'
 	hrun run -d -b "$BUNDLE" "$ID"
@@ -334,6 +336,7 @@ pid_of() {
 	[ "$BG_STATUS" -eq 0 ]
 }
 
+# bats test_tags=vm
 @test "exec: joins the container's namespaces and cgroup; exit status is hrun's" {
 	sleeper
 	hrun run -d -b "$BUNDLE" "$ID"

@@ -17,7 +17,7 @@ teardown() {
 	stop_bg
 	[ -n "$NETNS" ] && ip netns del "$NETNS" 2>/dev/null
 	[ -n "$HOSTDIR" ] && rm -rf "$HOSTDIR"
-	rm -f "$OUT" "$OUT".*
+	[ -z "${OUT:-}" ] || rm -f "$OUT" "$OUT".*
 	teardown_bundle
 }
 

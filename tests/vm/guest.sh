@@ -8,7 +8,8 @@
 #
 # The run's settings come from the file named by hrun.env= on the kernel
 # command line (written by run.sh): HRUN_VM_TOP, HRUN_VM_BUILD, HRUN_VM_TESTS,
-# HRUN_VM_BATS_OPTIONS (the tag selection), HRUN_VM_MODULES,
+# HRUN_VM_BATS_OPTIONS (the tag selection), HRUN_VM_TEST_TIMEOUT (per test),
+# HRUN_VM_MODULES,
 # HRUN_VM_APPARMOR (profiles to load), HRUN_VM_DEBUG, HRUN_VM_SHELL (a shell
 # on the console instead of the suite).
 #
@@ -104,6 +105,8 @@ suite_env() {
 	export HRUN_TEST_ROOTFS=/run/hrun-vm/rootfs
 	export HRUN_TEST_CGROUP_PARENT=/hrun-test
 	export HRUN_TEST_LANE=vm
+	# One hung test fails alone (bats kills its processes), the rest run.
+	export BATS_TEST_TIMEOUT=${HRUN_VM_TEST_TIMEOUT:-300}
 	cd "$HRUN_VM_TOP" || fail "cd $HRUN_VM_TOP"
 }
 

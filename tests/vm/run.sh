@@ -24,7 +24,11 @@
 #                      (default: tests/integration)
 #   HRUN_VM_TAGS       bats --filter-tags: the tests of HRUN_VM_TESTS to run
 #                      (default: vm, the tests tagged "vm"; empty: all of them)
-#   HRUN_VM_TIMEOUT    watchdog: seconds before a guest is killed (1200)
+#   HRUN_VM_TIMEOUT    watchdog: seconds before a guest is killed (default:
+#                      300 + 30 per selected test; a test takes 3-6 s on a
+#                      quiet host, up to 30 s on a busy one)
+#   HRUN_VM_TEST_TIMEOUT  seconds one test may take in the guest before bats
+#                      fails it and goes on (BATS_TEST_TIMEOUT; 300)
 #   HRUN_VM_MEM        guest memory in MiB (2048)
 #   HRUN_VM_SMP        guest CPUs (2)
 #   HRUN_VM_ACCEL      qemu's -accel (tcg,thread=multi; kvm where it works)
@@ -50,7 +54,8 @@ for t in ${HRUN_VM_TESTS:-$top/tests/integration}; do
 	tests+=("$(realpath -m "$t")")
 done
 tags=${HRUN_VM_TAGS-vm}
-watchdog=${HRUN_VM_TIMEOUT:-1200}
+watchdog=${HRUN_VM_TIMEOUT:-}
+test_timeout=${HRUN_VM_TEST_TIMEOUT:-300}
 mem=${HRUN_VM_MEM:-2048}
 smp=${HRUN_VM_SMP:-2}
 debug=${HRUN_VM_DEBUG:-0}
@@ -338,6 +343,7 @@ write_settings() {
 		printf 'HRUN_VM_SHELL=%q\n' "$shell"
 		# Leave the watchdog time to boot and to report.
 		printf 'HRUN_VM_BATS_TIMEOUT=%q\n' "$((watchdog > 180 ? watchdog - 60 : watchdog))"
+		printf 'HRUN_VM_TEST_TIMEOUT=%q\n' "$test_timeout"
 		# The suite's own settings, as tests/run-all.sh exports them
 		# (HRUN_TEST_*); the guest sets HRUN, HRUN_TEST_ROOTFS,
 		# HRUN_TEST_CGROUP_PARENT and HRUN_TEST_LANE itself.
@@ -380,10 +386,10 @@ boot() {
 		</dev/null >"$vm/qemu.log" 2>&1 3>&- &
 	qemu_pid=$!
 	if [ "${HRUN_VM_CONSOLE:-0}" = 1 ]; then
-		tail -n +1 -F -s 0.5 --pid="$qemu_pid" "$vm/console.log" 2>/dev/null | tr -d '\r' >&2 &
+		tail -n +1 -F -s 0.5 --pid="$qemu_pid" "$vm/console.log" 2>/dev/null | sed -u 's/\r$//' >&2 &
 	fi
 	# The TAP as it arrives.
-	tail -n +1 -F -s 0.5 --pid="$qemu_pid" "$vm/tap.raw" 2>/dev/null | tr -d '\r' >&3 &
+	tail -n +1 -F -s 0.5 --pid="$qemu_pid" "$vm/tap.raw" 2>/dev/null | sed -u 's/\r$//' >&3 &
 	follower=$!
 	wait "$qemu_pid"
 	qemu_rc=$?
@@ -452,6 +458,7 @@ selected=$(bats --count "${bats_opts[@]}" "${tests[@]}" 2>&1) ||
 	lane_failed "bats cannot select the tests (bats-core 1.8 or later needed for tags): $(tail -n1 <<<"$selected")"
 [ "$selected" -gt 0 ] 2>/dev/null || lane_failed "no tests selected (HRUN_VM_TAGS=$tags, HRUN_VM_TESTS=${tests[*]})"
 say "$selected tests selected${tags:+ (tag $tags)}"
+[ -n "$watchdog" ] || watchdog=$((300 + 30 * selected))
 find_kernel || lane_failed "no guest kernel: apt-get download of linux-image-amd64's kernel failed"
 build_initrd || lane_failed "building the boot image failed"
 build_hrun || lane_failed "building hrun, the probe or the test rootfs failed (log: $vm/build.log)"
