@@ -319,6 +319,7 @@ pid_of() {
 	assert_no_leftovers "$ID"
 }
 
+# bats test_tags=vm
 @test "events --stats prints one stats object with the container's pids" {
 	sleeper
 	hrun run -d -b "$BUNDLE" "$ID"

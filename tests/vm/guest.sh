@@ -51,8 +51,24 @@ mounts() {
 	mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run || fail "mount /run"
 	# The bundles live on a real disk filesystem, as on the host: ext4 on
 	# the scratch disk run.sh made.
+	# The disk hides the host's /tmp: a checkout or build living there (a
+	# CI clone in /tmp, say) is bound back in from a view kept aside.
+	mkdir -p /mnt/host-tmp
+	mount --bind /tmp /mnt/host-tmp || fail "keep the host's /tmp"
 	mount -t ext4 /dev/vda /tmp || fail "mount the scratch disk /dev/vda on /tmp"
 	chmod 1777 /tmp
+	local p d
+	for p in "$HRUN_VM_TOP" "$HRUN_VM_BUILD" "$HRUN_VM_MODULES"; do
+		case $p in
+		/tmp/?*)
+			d=${p#/tmp/}
+			d=/tmp/${d%%/*}
+			mountpoint -q "$d" && continue
+			mkdir -p "$d"
+			mount --bind "/mnt/host-tmp/${d#/tmp/}" "$d" || fail "bind the host's $d back"
+			;;
+		esac
+	done
 	# The kernel's module tree (visible through the share) where modprobe
 	# looks, so request_module works: veth, bridge, nf_tables, ...
 	mkdir -p /lib/modules
