@@ -166,6 +166,39 @@ require_apparmor() {
 		skip "needs AppArmor's securityfs interface at /sys/kernel/security/apparmor"
 }
 
+# --- containers that outlive the command ------------------------------------
+
+# create and run -d leave the container with hrun's stdio: bats' `run`
+# would read its pipe until the container exits. Same variables as `run`,
+# output through a file.
+detached() {
+	status=0
+	hrun "$@" >"$OUT.detached" 2>&1 </dev/null || status=$?
+	output=$(cat "$OUT.detached")
+}
+
+# A container whose process waits: `sleep` from busybox.
+sleeper() {
+	set_args /bin/sleep "${1:-60}"
+}
+
+status_of() {
+	hrun state "$1" | jq -r .status
+}
+
+pid_of() {
+	hrun state "$1" | jq -r .pid
+}
+
+# A failed test may leave containers behind: delete --force cleans
+# created, running and paused ones alike.
+delete_all() {
+	local id
+	for id in $("$HRUN" --root "$STATE" list -q 2>/dev/null); do
+		"$HRUN" --root "$STATE" delete --force "$id" >/dev/null 2>&1
+	done
+}
+
 # --- containers in the background -----------------------------------------
 
 # Start `hrun ARGS...` (with the test's state root) in the background,

@@ -41,34 +41,10 @@ setup() {
 
 teardown() {
 	stop_bg
-	local id
-	for id in $("$HRUN" --root "$STATE" list -q 2>/dev/null); do
-		"$HRUN" --root "$STATE" delete --force "$id" >/dev/null 2>&1
-	done
+	delete_all
 	rm -rf "$HOOKS"
 	[ -z "${OUT:-}" ] || rm -f "$OUT" "$OUT".*
 	teardown_bundle
-}
-
-# create and run -d leave the container with hrun's stdio: bats' `run`
-# would read its pipe until the container exits. Same variables as `run`,
-# output through a file.
-detached() {
-	status=0
-	hrun "$@" >"$OUT.detached" 2>&1 </dev/null || status=$?
-	output=$(cat "$OUT.detached")
-}
-
-sleeper() {
-	set_args /bin/sleep "${1:-60}"
-}
-
-status_of() {
-	hrun state "$1" | jq -r .status
-}
-
-pid_of() {
-	hrun state "$1" | jq -r .pid
 }
 
 wait_stopped() {
