@@ -58,10 +58,17 @@ wait_until() {
 # asked for -t really has a terminal to hand to the container. stdin is
 # /dev/null: the tests do not type anything. Carriage returns that the tty
 # adds are stripped from $output. script -e returns the command's status.
+#
+# The command must stay in the terminal's foreground process group, or the
+# client's tcsetattr (raw mode) stops it with SIGTTOU and the test hangs.
+# script runs it with $SHELL -c, which is dash when SHELL is unset (as in
+# CI): dash forks instead of exec'ing, and timeout(1) then puts itself in a
+# new, background group. `exec` under bash keeps the command the session
+# leader, whose setpgid is a no-op.
 run_in_pty() {
 	local cmd
 	printf -v cmd '%q ' "$@"
-	run script -qefc "$cmd" /dev/null </dev/null
+	run env SHELL=/bin/bash script -qefc "exec $cmd" /dev/null </dev/null
 	output=${output//$'\r'/}
 	lines=()
 	[ -z "$output" ] || mapfile -t lines <<<"$output"
