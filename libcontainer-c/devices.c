@@ -54,6 +54,7 @@ int hrun_dev_mount_tmpfs(int rootfd, const struct hrun_spec *spec, struct hrun_e
 		.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME,
 		.n_data = 2,
 		.data = data,
+		.context = hrun_mount_context(spec, "tmpfs"),
 	};
 	_cleanup_close_ int fd = -1;
 
@@ -65,21 +66,75 @@ int hrun_dev_mount_tmpfs(int rootfd, const struct hrun_spec *spec, struct hrun_e
 	return hrun_mount_fs_at("tmpfs", "tmpfs", "/dev", fd, &o, err);
 }
 
-static int bind_host_node(int rootfd, const char *path, const char *host, struct hrun_error *err)
+/* The host's node for DEV, opened as a bind source: the one udev lists
+ * under /dev/char or /dev/block, else the one at the config's PATH. The
+ * config's path is not trusted: whatever it names must be a device node
+ * of exactly the wanted type and numbers, never a file or a symlink. */
+static int open_host_node(const char *path, mode_t type, dev_t dev, struct hrun_error *err)
 {
-	_cleanup_close_ int src = open(host, O_PATH | O_CLOEXEC);
+	char by_number[64];
+	const char *candidates[2];
+
+	snprintf(by_number, sizeof(by_number), "/dev/%s/%u:%u", type == S_IFBLK ? "block" : "char",
+		 major(dev), minor(dev));
+	candidates[0] = by_number;
+	candidates[1] = path;
+	for (size_t i = 0; i < 2; i++) {
+		/* udev's entries are symlinks to the node; the config's
+		 * path must be the node itself. */
+		int fd = open(candidates[i], O_PATH | O_CLOEXEC | (i ? O_NOFOLLOW : 0));
+		struct stat st;
+
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == type && st.st_rdev == dev)
+			return fd;
+		close(fd);
+	}
+	return hrun_error_plain(err, ENOENT,
+				"device \"%s\" (%u:%u): no such device node on the host to bind (in a user namespace nodes cannot be made)",
+				path, major(dev), minor(dev));
+}
+
+static int bind_host_node(int rootfd, const char *path, mode_t type, dev_t dev,
+			  struct hrun_error *err)
+{
+	_cleanup_close_ int src = open_host_node(path, type, dev, err);
 	_cleanup_close_ int target = -1;
 
 	if (src < 0)
-		return hrun_error_errno(err, "open host device \"%s\"", host);
+		return -1;
 	target = hrun_mkpath_in_root(rootfd, path, true, err);
 	if (target < 0)
 		return -1;
 	return hrun_mount_bind_fd(src, target, false, 0, err);
 }
 
+/* A node at NAME in PARENT that is not exactly the wanted one (a file or
+ * link in the image, a node with other numbers) is replaced. */
+static int mknod_exact(int parent, const char *name, mode_t mode, dev_t dev)
+{
+	struct stat st;
+
+	if (mknodat(parent, name, mode, dev) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	if ((st.st_mode & S_IFMT) == (mode & S_IFMT) && st.st_rdev == dev)
+		return fchmodat(parent, name, mode & 07777, 0);
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return -1;
+	}
+	if (unlinkat(parent, name, 0) < 0)
+		return -1;
+	return mknodat(parent, name, mode, dev);
+}
+
 static int make_node(int rootfd, const char *path, mode_t mode, dev_t dev, bool in_userns,
-		     const char *host, struct hrun_error *err)
+		     struct hrun_error *err)
 {
 	_cleanup_free_ char *copy = strdup(path);
 	_cleanup_close_ int parent = -1;
@@ -87,8 +142,9 @@ static int make_node(int rootfd, const char *path, mode_t mode, dev_t dev, bool 
 
 	if (!copy)
 		return hrun_error_errno(err, "strdup");
-	if (in_userns)
-		return bind_host_node(rootfd, path, host, err);
+	/* A user namespace may make FIFOs, no other node. */
+	if (in_userns && !S_ISFIFO(mode))
+		return bind_host_node(rootfd, path, mode & S_IFMT, dev, err);
 	slash = strrchr(copy, '/');
 	if (!slash || slash[1] == '\0')
 		return hrun_error_set(err, EINVAL, "device path \"%s\"", path);
@@ -96,7 +152,7 @@ static int make_node(int rootfd, const char *path, mode_t mode, dev_t dev, bool 
 	parent = hrun_mkpath_in_root(rootfd, *copy ? copy : "/", false, err);
 	if (parent < 0)
 		return -1;
-	if (mknodat(parent, slash + 1, mode, dev) < 0 && errno != EEXIST)
+	if (mknod_exact(parent, slash + 1, mode, dev) < 0)
 		return hrun_error_errno(err, "mknod \"%s\"", path);
 	return 0;
 }
@@ -118,13 +174,9 @@ static int create_config_device(int rootfd, const struct hrun_device *d, bool in
 {
 	mode_t perm = d->file_mode.set ? (mode_t)(d->file_mode.v & 07777) : 0666;
 	dev_t dev = makedev((unsigned int)d->major, (unsigned int)d->minor);
-	char host[64];
 	_cleanup_close_ int fd = -1;
 
-	/* The host node with the same numbers is what a bind can offer. */
-	snprintf(host, sizeof(host), "/dev/%s/%u:%u", device_type(d->type) == S_IFBLK ? "block" : "char",
-		 major(dev), minor(dev));
-	if (make_node(rootfd, d->path, device_type(d->type) | perm, dev, in_userns, host, err) < 0)
+	if (make_node(rootfd, d->path, device_type(d->type) | perm, dev, in_userns, err) < 0)
 		return -1;
 	if (in_userns)
 		return 0;
@@ -156,7 +208,7 @@ int hrun_dev_populate(int rootfd, const struct hrun_spec *spec, bool in_userns,
 	for (size_t i = 0; i < sizeof(default_devs) / sizeof(default_devs[0]); i++) {
 		const struct default_dev *d = &default_devs[i];
 		if (make_node(rootfd, d->path, S_IFCHR | 0666, makedev(d->major, d->minor), in_userns,
-			      d->path, err) < 0)
+			      err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < spec->linux_.n_devices; i++)

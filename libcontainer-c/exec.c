@@ -20,6 +20,7 @@
 #include "namespace.h"
 #include "policy.h"
 #include "safepath.h"
+#include "sealed-exe.h"
 #include "seccomp.h"
 #include "sync.h"
 #include "syscalls.h"
@@ -371,8 +372,12 @@ int hrun_container_exec(const struct hrun_context *ctx, const struct hrun_exec_o
 	};
 	int status = -1;
 
-	if (hrun_foreground_block(&e.fg, err) < 0 || open_container(&e, ctx, err) < 0 ||
-	    build_process(&e, err) < 0 || open_console(&e, err) < 0 || spawn(&e, err) < 0)
+	if (hrun_foreground_block(&e.fg, err) < 0 || open_container(&e, ctx, err) < 0)
+		goto out;
+	/* Joining a container whose root is the host's: run sealed. */
+	if (hrun_exe_needs_sealing(e.c.spec) && hrun_exe_reexec_sealed(-1, ctx->argv, err) < 0)
+		goto out;
+	if (build_process(&e, err) < 0 || open_console(&e, err) < 0 || spawn(&e, err) < 0)
 		goto out;
 	if (opts->pid_file && hrun_write_pid_file(opts->pid_file, e.pid, err) < 0)
 		goto out;

@@ -103,7 +103,7 @@ static int mount_rootfs(const struct hrun_init_args *a, int rootfd, struct hrun_
 	/* /dev first: the config's /dev/pts, /dev/shm ... mount inside it. */
 	if (hrun_dev_mount_tmpfs(rootfd, spec, err) < 0)
 		return -1;
-	if (hrun_mounts_apply(rootfd, spec, err) < 0)
+	if (hrun_mounts_apply(rootfd, spec, a->mount_trees, err) < 0)
 		return -1;
 	return hrun_dev_populate(rootfd, spec, a->new_userns, err);
 }

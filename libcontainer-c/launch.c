@@ -25,11 +25,13 @@
 #include "foreground.h"
 #include "container.h"
 #include "hooks.h"
+#include "idmap.h"
 #include "init.h"
 #include "mounts.h"
 #include "namespace.h"
 #include "notify.h"
 #include "policy.h"
+#include "sealed-exe.h"
 #include "seccomp.h"
 #include "spec.h"
 #include "state.h"
@@ -60,6 +62,7 @@ struct launch {
 	int master;	/* foreground run with a terminal: what we proxy */
 	int fifo_fd;	/* O_PATH: init reopens it for writing to wait for start */
 	int notify_tree_fd;	/* detached mount init attaches on /run/notify */
+	int *mount_trees;	/* per config mount: its idmapped tree, or -1 */
 	unsigned int preserve_fds;	/* --preserve-fds plus socket-activation fds */
 	struct hrun_seccomp_prog seccomp;	/* linux.seccomp, compiled before the clone */
 	bool init_created;	/* init reported CREATED: poststop hooks apply */
@@ -149,6 +152,8 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 	char path[PATH_MAX];
 	struct hrun_host_config conf;
 
+	_cleanup_close_ int start_dir = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
 	if (!realpath(l->opts->bundle, path))
 		return hrun_error_errno(err, "bundle \"%s\"", l->opts->bundle);
 	l->bundle = strdup(path);
@@ -181,6 +186,10 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 		return -1;
 	if (hrun_policy_apply(l->spec, l->level, err) < 0)
 		return -1;
+	/* Nothing is made yet: the sealed copy starts over from here. */
+	if (hrun_exe_needs_sealing(l->spec) &&
+	    hrun_exe_reexec_sealed(start_dir, l->ctx->argv, err) < 0)
+		return -1;
 	if (hrun_seccomp_compile(l->spec, &l->seccomp, err) < 0)
 		return hrun_error_prefix(err, "config.json");
 	if (absolute_sources(l, err) < 0 || pass_listen_fds(l, err) < 0)
@@ -194,6 +203,32 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 	if (l->rootfs_fd < 0)
 		return hrun_error_errno(err, "config.json: root.path: open \"%s\"", l->rootfs);
 	return 0;
+}
+
+/* Idmapped binds are cloned here, in the host's user namespace: init,
+ * inside the container's, may not idmap the host's filesystems. */
+static int prepare_mount_trees(struct launch *l, struct hrun_error *err)
+{
+	if (l->spec->n_mounts == 0)
+		return 0;
+	l->mount_trees = calloc(l->spec->n_mounts, sizeof(int));
+	if (!l->mount_trees)
+		return hrun_error_errno(err, "calloc");
+	if (hrun_idmap_prepare_mounts(l->spec, l->mount_trees, err) < 0) {
+		free(l->mount_trees);
+		l->mount_trees = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void close_mount_trees(struct launch *l)
+{
+	for (size_t i = 0; l->mount_trees && i < l->spec->n_mounts; i++)
+		if (l->mount_trees[i] >= 0)
+			close(l->mount_trees[i]);
+	free(l->mount_trees);
+	l->mount_trees = NULL;
 }
 
 /* The standalone form names the container after its bundle directory,
@@ -334,6 +369,7 @@ static void run_init(struct launch *l)
 		.fifo_fd = l->fifo_fd,
 		.console_fd = l->console_fd,
 		.notify_tree_fd = l->notify_tree_fd,
+		.mount_trees = l->mount_trees,
 		.seccomp = &l->seccomp,
 		.id = l->id,
 		.bundle = l->bundle,
@@ -581,6 +617,7 @@ free_only:
 		close(l->fifo_fd);
 	if (l->notify_tree_fd >= 0)
 		close(l->notify_tree_fd);
+	close_mount_trees(l);
 	hrun_cgroup_release(&l->cgroup);
 	if (l->state_fd >= 0)
 		close(l->state_fd);
@@ -618,7 +655,7 @@ static bool state_dir_gone(const struct launch *l)
 static int create(struct launch *l, struct hrun_error *err)
 {
 	return hrun_foreground_block(&l->fg, err) < 0 || load_bundle(l, err) < 0 ||
-			       open_console(l, err) < 0 || make_state(l, err) < 0 ||
+			       prepare_mount_trees(l, err) < 0 || open_console(l, err) < 0 || make_state(l, err) < 0 ||
 			       set_up_notify(l, err) < 0 ||
 			       hrun_state_write_config(l->state_fd, l->spec, err) < 0 ||
 			       make_cgroup(l, err) < 0 || spawn_init(l, err) < 0 ||

@@ -15,6 +15,7 @@ struct hrun_context {
 	bool systemd_cgroup;
 	bool rootless;
 	bool debug;
+	char *const *argv;	/* hrun's own, to re-execute it sealed */
 };
 
 struct hrun_launch_opts {

@@ -8,12 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "safepath.h"
 #include "syscalls.h"
 
+#define SELINUX_FS "/sys/fs/selinux"
+#define SELINUX_MAGIC 0xf97cff8cU
 #define APPARMOR_ENABLED "/sys/module/apparmor/parameters/enabled"
 #define APPARMOR_FS "/sys/kernel/security/apparmor"
 #define APPARMOR_UNCONFINED "unconfined"
@@ -66,10 +69,40 @@ static int check_name(const char *profile, struct hrun_error *err)
 	return 0;
 }
 
+bool hrun_selinux_enabled(void)
+{
+	struct statfs sfs;
+
+	return statfs(SELINUX_FS, &sfs) == 0 && (uint32_t)sfs.f_type == SELINUX_MAGIC &&
+	       access(SELINUX_FS "/enforce", F_OK) == 0;
+}
+
+/* SELinux labels: mountLabel is passed to the mounts; an exec label is
+ * not applied yet, so it is refused rather than ignored. */
+static int check_selinux(const struct hrun_spec *spec, struct hrun_error *err)
+{
+	const char *exec_label = spec->process ? spec->process->selinux_label : NULL;
+	const char *mount_label = spec->linux_.mount_label;
+	bool wanted = (exec_label && *exec_label) || (mount_label && *mount_label);
+
+	if (!wanted)
+		return 0;
+	if (!hrun_selinux_enabled())
+		return hrun_error_plain(err, EOPNOTSUPP,
+					"%s \"%s\" requested but SELinux is not enabled on this host",
+					exec_label && *exec_label ? "process.selinuxLabel" : "linux.mountLabel",
+					exec_label && *exec_label ? exec_label : mount_label);
+	if (exec_label && *exec_label)
+		return hrun_error_plain(err, EOPNOTSUPP, "process.selinuxLabel is not supported yet");
+	return 0;
+}
+
 int hrun_lsm_check_host(const struct hrun_spec *spec, struct hrun_error *err)
 {
 	const char *profile = spec->process ? spec->process->apparmor_profile : NULL;
 
+	if (check_selinux(spec, err) < 0)
+		return -1;
 	if (!profile || !*profile)
 		return 0;
 	if (check_name(profile, err) < 0)

@@ -1,4 +1,4 @@
-/* Linux security modules: AppArmor for now.
+/* Linux security modules: AppArmor; SELinux as far as mount labels.
  *
  * The host side (the parent, before anything exists) decides whether a
  * profile can be applied at all; the child side asks the kernel to put the
@@ -22,6 +22,9 @@ bool hrun_apparmor_enabled(void);
 /* NAME is loaded in the current policy namespace (listed in
  * /sys/kernel/security/apparmor/profiles, which only root may read). */
 bool hrun_apparmor_profile_loaded(const char *name);
+
+/* SELinux is enabled: its filesystem is mounted at /sys/fs/selinux. */
+bool hrun_selinux_enabled(void);
 
 /* Before anything is created: refuse a process.apparmorProfile this host
  * cannot apply. "unconfined" is accepted without AppArmor (as runc does):

@@ -109,8 +109,9 @@ int hrun_mount_opts_parse(const struct hrun_strv *options, struct hrun_mount_opt
 			o->recursive_bind |= w[0] == 'r';
 			continue;
 		}
+		/* Done by the parent (idmap.c) before init mounts the tree. */
 		if (strcmp(w, "idmap") == 0 || strcmp(w, "ridmap") == 0)
-			return hrun_error_plain(err, ENOTSUP, "mount option \"%s\" is not supported yet", w);
+			continue;
 		if (parse_attr_word(w, o))
 			continue;
 		prop = hrun_propagation_flag(w, &rec);
@@ -164,6 +165,19 @@ static int attach(int mfd, int targetfd, const char *what, struct hrun_error *er
 	return 0;
 }
 
+const char *hrun_mount_context(const struct hrun_spec *spec, const char *type)
+{
+	static const char *const self_labelled[] = { "proc", "sysfs", "cgroup", "cgroup2" };
+	const char *label = spec->linux_.mount_label;
+
+	if (!label || !*label)
+		return NULL;
+	for (size_t i = 0; i < sizeof(self_labelled) / sizeof(self_labelled[0]); i++)
+		if (strcmp(type, self_labelled[i]) == 0)
+			return NULL;
+	return label;
+}
+
 static int configure_fs(int fsfd, const char *type, const char *source,
 			const struct hrun_mount_opts *o, struct hrun_error *err)
 {
@@ -171,6 +185,8 @@ static int configure_fs(int fsfd, const char *type, const char *source,
 	 * mount in mountinfo for the virtual ones. */
 	if (source && *source && fsconfig(fsfd, FSCONFIG_SET_STRING, "source", source, 0) < 0)
 		return hrun_error_errno(err, "%s source \"%s\"", type, source);
+	if (o->context && fsconfig(fsfd, FSCONFIG_SET_STRING, "context", o->context, 0) < 0)
+		return hrun_error_errno(err, "%s mountLabel \"%s\"", type, o->context);
 	for (size_t i = 0; i < o->n_data; i++) {
 		_cleanup_free_ char *key = strdup(o->data[i]);
 		char *value;
@@ -231,14 +247,17 @@ int hrun_mount_bind_fd(int srcfd, int targetfd, bool recursive, uint64_t attr_se
 	return attach(tfd, targetfd, "bind", err);
 }
 
-static int mount_bind(const struct hrun_mount *m, const struct hrun_mount_opts *o, int targetfd,
-		      struct hrun_error *err)
+/* TREE, when not -1, is the source already cloned (and idmapped) by the
+ * parent; this takes it over. */
+static int mount_bind(const struct hrun_mount *m, const struct hrun_mount_opts *o, int tree,
+		      int targetfd, struct hrun_error *err)
 {
-	_cleanup_close_ int tfd = -1;
+	_cleanup_close_ int tfd = tree;
 
 	/* The source is a host path (relative ones to the bundle, our cwd). */
-	tfd = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-				(o->recursive_bind ? AT_RECURSIVE : 0));
+	if (tfd < 0)
+		tfd = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+					(o->recursive_bind ? AT_RECURSIVE : 0));
 	if (tfd < 0)
 		return hrun_error_errno(err, "mount \"%s\": bind source \"%s\"", m->destination, m->source);
 	/* A bind only ever adds restrictions: "rw", "suid", "dev" or "exec"
@@ -268,8 +287,10 @@ static bool source_is_file(const struct hrun_mount *m)
 	return m->source && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
-static int mount_one(int rootfd, const struct hrun_mount *m, struct hrun_error *err)
+static int mount_one(int rootfd, const struct hrun_spec *spec, const struct hrun_mount *m, int tree,
+		     struct hrun_error *err)
 {
+	_cleanup_close_ int owned_tree = tree;
 	struct hrun_mount_opts o;
 	_cleanup_close_ int targetfd = -1;
 	const char *type = m->type;
@@ -285,13 +306,15 @@ static int mount_one(int rootfd, const struct hrun_mount *m, struct hrun_error *
 		return hrun_error_prefix(err, "mount \"%s\"", m->destination);
 	}
 	if (o.bind) {
-		r = mount_bind(m, &o, targetfd, err);
+		r = mount_bind(m, &o, owned_tree, targetfd, err);
+		owned_tree = -1;
 	} else if (!type || !*type) {
 		r = hrun_error_plain(err, EINVAL, "mount \"%s\": no filesystem type", m->destination);
 	} else {
 		/* A cgroup mount shows the container's cgroup namespace root. */
 		if (strcmp(type, "cgroup") == 0)
 			type = "cgroup2";
+		o.context = hrun_mount_context(spec, type);
 		r = hrun_mount_fs_at(type, m->source, m->destination, targetfd, &o, err);
 		/* sysfs cannot be mounted from a user namespace that does not
 		 * own the network namespace; bind the host's, as runc does. */
@@ -300,17 +323,18 @@ static int mount_one(int rootfd, const struct hrun_mount *m, struct hrun_error *
 			o.recursive_bind = true;
 			/* Every mount below the host's /sys, not just the top. */
 			o.rattr_set |= o.attr_set | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-			r = mount_bind(&sys, &o, targetfd, err);
+			r = mount_bind(&sys, &o, -1, targetfd, err);
 		}
 	}
 	hrun_mount_opts_free(&o);
 	return r;
 }
 
-int hrun_mounts_apply(int rootfd, const struct hrun_spec *spec, struct hrun_error *err)
+int hrun_mounts_apply(int rootfd, const struct hrun_spec *spec, const int *trees,
+		      struct hrun_error *err)
 {
 	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (mount_one(rootfd, &spec->mounts[i], err) < 0)
+		if (mount_one(rootfd, spec, &spec->mounts[i], trees ? trees[i] : -1, err) < 0)
 			return -1;
 	return 0;
 }

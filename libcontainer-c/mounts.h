@@ -21,7 +21,12 @@ struct hrun_mount_opts {
 	bool propagation_recursive;
 	size_t n_data;		/* filesystem options passed to fsconfig */
 	char **data;
+	const char *context;	/* SELinux context= (linux.mountLabel), or NULL */
 };
+
+/* The linux.mountLabel a new filesystem of TYPE takes as its context, or
+ * NULL: procfs, sysfs and cgroup label themselves. */
+const char *hrun_mount_context(const struct hrun_spec *spec, const char *type);
 
 int hrun_mount_opts_parse(const struct hrun_strv *options, struct hrun_mount_opts *out,
 			  struct hrun_error *err);
@@ -33,8 +38,11 @@ uint64_t hrun_propagation_flag(const char *word, bool *recursive);
 /* A bind mount: type "bind" or a bind/rbind option. */
 bool hrun_mount_is_bind(const struct hrun_mount *m);
 
-/* Mount every entry of spec->mounts in order under ROOTFD. */
-int hrun_mounts_apply(int rootfd, const struct hrun_spec *spec, struct hrun_error *err);
+/* Mount every entry of spec->mounts in order under ROOTFD. TREES (may be
+ * NULL) holds, per entry, a detached tree the parent made for it (an
+ * idmapped bind), or -1; each tree is consumed. */
+int hrun_mounts_apply(int rootfd, const struct hrun_spec *spec, const int *trees,
+		      struct hrun_error *err);
 
 /* Mask (a verified /dev/null over files, an empty read-only tmpfs over
  * directories) and make read-only the config's paths. Paths that do not

@@ -54,18 +54,16 @@ int hrun_rootfs_prepare(const struct hrun_spec *spec, struct hrun_error *err)
 
 static int pivot(int rootfd, struct hrun_error *err)
 {
-	struct mount_attr attr = { .propagation = MS_SLAVE };
-
 	if (fchdir(rootfd) < 0)
 		return hrun_error_errno(err, "chdir into rootfs");
-	/* pivot_root(".", ".") stacks the old root under the new one at the
-	 * same place; detaching "." then drops it without a directory for
-	 * it in the image. */
+	/* pivot_root(".", ".") stacks the old root on the new one at the
+	 * same place; detaching "." (umount looks up the mount on top) then
+	 * drops it without a directory for it in the image. Its unmount
+	 * cannot reach the host: hrun_rootfs_prepare made every old mount a
+	 * slave or private. (A mount_setattr of "." here would name the new
+	 * root, not the old, and reset the config's propagation.) */
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return hrun_error_errno(err, "pivot_root");
-	/* Unmount events of the old root must not reach the host. */
-	if (mount_setattr(AT_FDCWD, ".", AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-		return hrun_error_errno(err, "set propagation of the old root");
 	if (umount2(".", MNT_DETACH) < 0)
 		return hrun_error_errno(err, "detach the old root");
 	if (chdir("/") < 0)

@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "capnames.h"
+#include "idmap.h"
 #include "json.h"
+#include "mounts.h"
 
 /* The kernel's limit on uid_map/gid_map lines (since Linux 4.15). */
 #define MAX_IDMAP_LINES 340
@@ -198,6 +200,14 @@ static int check_mounts(struct vctx *c, const struct hrun_spec *s)
 			return -1;
 		if ((m->uid_mappings.n > 0) != (m->gid_mappings.n > 0))
 			return fail(c, "mounts[%zu]: an idmapped mount needs both uidMappings and gidMappings",
+				    i);
+		if (!hrun_mount_is_idmapped(m, NULL))
+			continue;
+		if (!hrun_mount_is_bind(m))
+			return fail(c, "mounts[%zu]: idmapped mounts are supported for bind mounts only", i);
+		if (m->uid_mappings.n == 0 && s->linux_.uid_mappings.n == 0)
+			return fail(c,
+				    "mounts[%zu]: idmap without uidMappings and gidMappings takes the container's, and it has none (no user namespace mappings)",
 				    i);
 	}
 	return 0;

@@ -198,6 +198,7 @@ int main(int argc, char **argv)
 	_cleanup_free_ char *root = NULL;
 	_cleanup_free_ char *host_config = NULL;
 
+	g.ctx.argv = argv;
 	if (cli_parse(argc, argv, &i, global_options, on_global, &g) < 0)
 		return 1;
 	if (absolute(&g.ctx.root, &root) < 0 || absolute(&g.ctx.host_config, &host_config) < 0)

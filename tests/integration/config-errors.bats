@@ -210,6 +210,18 @@ refused_with() {
 }
 
 # bats test_tags=vm
+@test "a mountLabel on a host without SELinux is refused, not ignored" {
+	[ "$(stat -f -c %T /sys/fs/selinux 2>/dev/null)" != selinuxfs ] || skip "SELinux is enabled on this host"
+	update_config '.linux.mountLabel = "system_u:object_r:container_file_t:s0:c1,c2"'
+	refused 'linux.mountLabel "system_u:object_r:container_file_t:s0:c1,c2" requested but SELinux is not enabled on this host'
+}
+
+@test "a process selinuxLabel on a host without SELinux is refused, not ignored" {
+	[ "$(stat -f -c %T /sys/fs/selinux 2>/dev/null)" != selinuxfs ] || skip "SELinux is enabled on this host"
+	update_config '.process.selinuxLabel = "system_u:system_r:container_t:s0:c1,c2"'
+	refused 'process.selinuxLabel "system_u:system_r:container_t:s0:c1,c2" requested but SELinux is not enabled on this host'
+}
+
 @test "cgroupsPath with .." {
 	refused_with ".linux.cgroupsPath = \"$CGROUP/../../escape\"" 'linux.cgroupsPath: must not contain ".."'
 	for d in $(cgroup_dirs /escape); do

@@ -572,6 +572,34 @@ suid_probe_owned_by_container_root() {
 	[ "$(sorted "$(probe_value cap_bnd_names)")" = "$MINIMAL_CAPS" ]
 }
 
+# The container shares the host's pid namespace here so that it can look
+# at hrun, its parent, and holds CAP_SYS_PTRACE so that ptrace access
+# checks do not hide hrun's exe: only the sealing is left to stop it.
+@test "without a user namespace hrun runs from a sealed memfd that the container cannot write" {
+	update_config '.linux.namespaces |= map(select(.type != "user" and .type != "pid"))
+		| del(.linux.uidMappings, .linux.gidMappings)
+		| .process.capabilities |= with_entries(.value += ["CAP_SYS_PTRACE"])'
+	set_args /bin/sh -c 'readlink /proc/$PPID/exe; exec 3</proc/$PPID/exe; sleep 0.5 & wait; echo x >&3 && echo wrote'
+	# While hrun runs it is busy; the fd the container kept is read-only,
+	# and reopening the memfd for writing meets its seals.
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "${lines[0]}" = "/memfd:hrun (deleted)" ] || { echo "$output"; false; }
+	[[ $output != *wrote* ]]
+	set_args /bin/sh -c 'echo x >>/proc/$PPID/exe && echo wrote'
+	run hrun run -b "$BUNDLE" "$ID"
+	[[ $output == *"Text file busy"* ]] || { echo "$output"; false; }
+	[[ $output != *wrote* ]]
+}
+
+@test "with a user namespace hrun runs from its own binary, without a copy" {
+	set_args /bin/sh -c 'echo started; sleep 30'
+	hrun_bg "$BUNDLE.out" run -b "$BUNDLE" "$ID"
+	wait_for_line "$BUNDLE.out" started
+	[ "$(readlink "/proc/$BG_PID/exe")" = "$(readlink -f "$HRUN")" ]
+	stop_bg
+	rm -f "$BUNDLE.out"
+}
+
 @test "--preserve-fds passes the extra fds" {
 	echo "preserved" >"$BUNDLE/extra"
 	set_args /probe report fd

@@ -1,0 +1,32 @@
+/* Idmapped bind mounts (mount_setattr with MOUNT_ATTR_IDMAP). The kernel
+ * lets only a process privileged over the source's filesystem idmap it, so
+ * the parent makes them, in the host's user namespace, as detached trees
+ * that init attaches in the container's mount namespace. */
+#ifndef HRUN_IDMAP_H
+#define HRUN_IDMAP_H
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "spec.h"
+
+/* A mount asks to be idmapped: option "idmap" or "ridmap", or mappings of
+ * its own. RECURSIVE (may be NULL) tells whether every submount is too. */
+bool hrun_mount_is_idmapped(const struct hrun_mount *m, bool *recursive);
+
+/* An fd of a new user namespace with exactly these maps; nothing runs in
+ * it. */
+int hrun_idmap_userns(const struct hrun_idmaps *uids, const struct hrun_idmaps *gids,
+		      struct hrun_error *err);
+
+/* Clone the tree at SOURCE (a host path; whole subtree when RBIND) and
+ * idmap it with USERNS_FD. Returns the detached tree's fd. */
+int hrun_idmap_clone_tree(const char *source, bool rbind, bool recursive, int userns_fd,
+			  struct hrun_error *err);
+
+/* For every idmapped mount of SPEC, its detached idmapped tree in
+ * TREES[i]; -1 for the others. Mounts without mappings of their own take
+ * the container's. On failure every fd made is closed. */
+int hrun_idmap_prepare_mounts(const struct hrun_spec *spec, int *trees, struct hrun_error *err);
+
+#endif

@@ -1,0 +1,236 @@
+#!/usr/bin/env bats
+# Mount features of the config, checked from inside the container: idmapped
+# binds, recursive attributes, propagation. The template runs the container
+# in a user namespace mapping 0..65535 to host 100000..165535.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	setup_bundle
+	ID=test-$BATS_TEST_NUMBER
+	HOSTDIR=$(mktemp -d /tmp/hrun-mounts.XXXXXX)
+	chmod 755 "$HOSTDIR"
+	SUBMOUNT=
+}
+
+teardown() {
+	[ -z "$SUBMOUNT" ] || umount -l "$SUBMOUNT" 2>/dev/null
+	[ -n "$HOSTDIR" ] && rm -rf "$HOSTDIR"
+	teardown_bundle
+}
+
+# Host files owned by host root and by host uid 1000.
+host_files() {
+	mkdir -p "$HOSTDIR/d"
+	echo root-owned >"$HOSTDIR/d/root-file"
+	echo user-owned >"$HOSTDIR/d/user-file"
+	chown 1000:1000 "$HOSTDIR/d/user-file"
+	mkdir -p "$BUNDLE/rootfs/mnt/d"
+}
+
+bind_d() {
+	update_config ".mounts += [{\"destination\": \"/mnt/d\", \"type\": \"bind\",
+		\"source\": \"$HOSTDIR/d\", \"options\": $1} ${2:+ + $2}]"
+}
+
+# The owner the container sees of PATH.
+owner_in() {
+	set_args /probe stat "$1"
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+	probe_value owner
+}
+
+@test "idmap without mappings: host root's files are the container root's, writes land as host root" {
+	host_files
+	bind_d '["bind", "idmap"]'
+	[ "$(owner_in /mnt/d/root-file)" = 0:0 ]
+	[ "$(owner_in /mnt/d/user-file)" = 1000:1000 ]
+	# The container's root owns the directory through the mount: it may
+	# create files, and they belong to host root on the disk.
+	set_args /probe write /mnt/d/new hello
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$(probe_value result)" = ok ] || { echo "$output"; false; }
+	[ "$(stat -c %u:%g "$HOSTDIR/d/new")" = 0:0 ]
+}
+
+@test "without idmap the same bind shows host root's files as the overflow id and refuses writes" {
+	host_files
+	bind_d '["bind"]'
+	[ "$(owner_in /mnt/d/root-file)" = 65534:65534 ]
+	set_args /probe write /mnt/d/new hello
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$(probe_value result)" = ERR:EACCES ] || { echo "$output"; false; }
+	[ ! -e "$HOSTDIR/d/new" ]
+}
+
+@test "idmap with the mount's own mappings: exactly those apply" {
+	host_files
+	# On-disk uid/gid 1000 is seen as host 100000, the container's root;
+	# nothing else is mapped.
+	update_config ".mounts += [{\"destination\": \"/mnt/d\", \"type\": \"bind\",
+		\"source\": \"$HOSTDIR/d\", \"options\": [\"bind\", \"idmap\"],
+		\"uidMappings\": [{\"containerID\": 1000, \"hostID\": 100000, \"size\": 1}],
+		\"gidMappings\": [{\"containerID\": 1000, \"hostID\": 100000, \"size\": 1}]}]"
+	[ "$(owner_in /mnt/d/user-file)" = 0:0 ]
+	[ "$(owner_in /mnt/d/root-file)" = 65534:65534 ]
+}
+
+@test "idmap applies to the top mount, ridmap to every submount of an rbind" {
+	host_files
+	mkdir -p "$HOSTDIR/d/sub"
+	SUBMOUNT=$HOSTDIR/d/sub
+	mount -t tmpfs -o mode=755 tmpfs "$SUBMOUNT"
+	echo x >"$SUBMOUNT/f"
+	bind_d '["rbind", "idmap"]'
+	[ "$(owner_in /mnt/d/root-file)" = 0:0 ]
+	[ "$(owner_in /mnt/d/sub/f)" = 65534:65534 ]
+	update_config '.mounts[-1].options = ["rbind", "ridmap"]'
+	[ "$(owner_in /mnt/d/sub/f)" = 0:0 ]
+}
+
+@test "idmap on a mount that is not a bind is refused, leaving nothing" {
+	update_config '.mounts += [{"destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"]}]'
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ $output == *"mounts["*"]: idmapped mounts are supported for bind mounts only"* ]] || { echo "$output"; false; }
+	assert_no_leftovers "$ID"
+}
+
+@test "idmap without mappings in a container without a user namespace is refused" {
+	host_files
+	update_config 'del(.linux.uidMappings, .linux.gidMappings) | .linux.namespaces -= [{"type": "user"}]'
+	bind_d '["bind", "idmap"]'
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ $output == *"idmap without uidMappings and gidMappings takes the container's"* ]] || { echo "$output"; false; }
+	assert_no_leftovers "$ID"
+}
+
+@test "a missing idmapped bind source fails create with its name, leaving nothing" {
+	update_config ".mounts += [{\"destination\": \"/mnt\", \"type\": \"bind\",
+		\"source\": \"$HOSTDIR/none\", \"options\": [\"bind\", \"idmap\"]}]"
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ $output == *"mount \"/mnt\": bind source \"$HOSTDIR/none\": No such file or directory"* ]] || { echo "$output"; false; }
+	assert_no_leftovers "$ID"
+}
+
+# The mountinfo line of the container's mount at $1 (fields 5 on).
+mountinfo_in() {
+	set_args /bin/sh -c "grep -E '^[0-9]+ [0-9]+ [^ ]+ [^ ]+ $1 ' /proc/self/mountinfo"
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+	cut -d' ' -f5- <<<"$output"
+}
+
+@test "ro on an rbind makes the top read-only; rro every submount too" {
+	host_files
+	mkdir -p "$HOSTDIR/d/sub"
+	SUBMOUNT=$HOSTDIR/d/sub
+	mount -t tmpfs -o mode=777 tmpfs "$SUBMOUNT"
+	bind_d '["rbind", "ro"]'
+	[[ $(mountinfo_in /mnt/d) == "/mnt/d ro,"* ]]
+	[[ $(mountinfo_in /mnt/d/sub) == "/mnt/d/sub rw,"* ]]
+	update_config '.mounts[-1].options = ["rbind", "rro"]'
+	[[ $(mountinfo_in /mnt/d) == "/mnt/d ro,"* ]]
+	[[ $(mountinfo_in /mnt/d/sub) == "/mnt/d/sub ro,"* ]]
+	set_args /probe write /mnt/d/sub/x hello
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$(probe_value result)" = ERR:EROFS ] || { echo "$output"; false; }
+}
+
+@test "recursive attribute words (rnosuid, rnoexec, rnodev) reach every submount" {
+	host_files
+	mkdir -p "$HOSTDIR/d/sub"
+	SUBMOUNT=$HOSTDIR/d/sub
+	mount -t tmpfs tmpfs "$SUBMOUNT"
+	bind_d '["rbind", "rnosuid", "rnoexec", "rnodev"]'
+	[[ $(mountinfo_in /mnt/d/sub) =~ ^/mnt/d/sub\ [a-z,]*nosuid,nodev,noexec ]] ||
+		{ mountinfo_in /mnt/d/sub; false; }
+}
+
+@test "per-mount propagation: shared, unbindable and private show in the container's mountinfo" {
+	host_files
+	bind_d '["bind", "shared"]'
+	[[ $(mountinfo_in /mnt/d) =~ \ shared:[0-9]+\ - ]] || { mountinfo_in /mnt/d; false; }
+	update_config '.mounts[-1].options = ["bind", "unbindable"]'
+	[[ $(mountinfo_in /mnt/d) =~ \ unbindable\ - ]] || { mountinfo_in /mnt/d; false; }
+	update_config '.mounts[-1].options = ["bind", "private"]'
+	[[ $(mountinfo_in /mnt/d) =~ ^/mnt/d\ [a-z,]+\ - ]] || { mountinfo_in /mnt/d; false; }
+}
+
+@test "rootfsPropagation: shared and unbindable apply to the container's root; the host's root is untouched" {
+	local before
+	before=$(grep -E '^[0-9]+ [0-9]+ [^ ]+ / / ' /proc/self/mountinfo | cut -d' ' -f5-)
+	update_config '.linux.rootfsPropagation = "rshared"'
+	[[ $(mountinfo_in /) =~ ^/\ [a-z,]+\ shared:[0-9]+\ - ]] || { mountinfo_in /; false; }
+	update_config '.linux.rootfsPropagation = "unbindable"'
+	[[ $(mountinfo_in /) =~ ^/\ [a-z,]+\ unbindable\ - ]] || { mountinfo_in /; false; }
+	[ "$(grep -E '^[0-9]+ [0-9]+ [^ ]+ / / ' /proc/self/mountinfo | cut -d' ' -f5-)" = "$before" ]
+}
+
+@test "an unknown rootfsPropagation is refused" {
+	update_config '.linux.rootfsPropagation = "sideways"'
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ $output == *rootfsPropagation* ]] || { echo "$output"; false; }
+	assert_no_leftovers "$ID"
+}
+
+# --- /dev --------------------------------------------------------------------
+
+no_userns() {
+	update_config '.linux.namespaces |= map(select(.type != "user")) | del(.linux.uidMappings, .linux.gidMappings)'
+}
+
+@test "linux.devices without a user namespace: nodes made with the config's numbers, mode and owner" {
+	no_userns
+	update_config '.linux.devices = [
+		{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 384, "uid": 7, "gid": 8},
+		{"path": "/dev/deep/dir/loop-control", "type": "c", "major": 10, "minor": 237},
+		{"path": "/dev/myfifo", "type": "p"}]'
+	set_args /bin/sh -c 'stat -c "%n %F %t:%T %a %u:%g" /dev/fuse /dev/deep/dir/loop-control /dev/myfifo'
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	grep -qxF "/dev/fuse character special file a:e5 600 7:8" <<<"$output" || { echo "$output"; false; }
+	grep -qxF "/dev/deep/dir/loop-control character special file a:ed 666 0:0" <<<"$output" || { echo "$output"; false; }
+	grep -qxF "/dev/myfifo fifo 0:0 666 0:0" <<<"$output" || { echo "$output"; false; }
+}
+
+@test "linux.devices in a user namespace: the host's node is bound (mknod is not allowed there)" {
+	[ -c /dev/fuse ] || skip "the host has no /dev/fuse"
+	update_config '.linux.devices = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]'
+	set_args /bin/sh -c 'stat -c "%n %F %t:%T" /dev/fuse; grep " /dev/fuse " /proc/self/mountinfo'
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "${lines[0]}" = "/dev/fuse character special file a:e5" ] || { echo "$output"; false; }
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "linux.devices in a user namespace: a config path that is not that device on the host binds nothing" {
+	# /etc/hostname is a file on the host: the path must not pull it in
+	# as the "device" 1:3.
+	update_config '.linux.devices = [{"path": "/etc/hostname", "type": "c", "major": 1, "minor": 3}]'
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ $output == *'device "/etc/hostname" (1:3): no such device node on the host to bind'* ]] || { echo "$output"; false; }
+	assert_no_leftovers "$ID"
+}
+
+@test "a node the image or config already has with other numbers is replaced, not trusted" {
+	no_userns
+	# The config's own /dev (a bind of the bundle's dir) holds a regular
+	# file and a wrong node where the devices go.
+	mkdir -p "$BUNDLE/devdir"
+	echo secret >"$BUNDLE/devdir/null"
+	mknod "$BUNDLE/devdir/zero" c 1 7
+	update_config '.mounts |= map(select(.destination | startswith("/dev") | not))
+		| .mounts += [{"destination": "/dev", "type": "bind", "source": "devdir", "options": ["rbind"]}]'
+	set_args /bin/sh -c 'stat -c "%n %F %t:%T" /dev/null /dev/zero'
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	grep -qxF "/dev/null character special file 1:3" <<<"$output" || { echo "$output"; false; }
+	grep -qxF "/dev/zero character special file 1:5" <<<"$output" || { echo "$output"; false; }
+}
