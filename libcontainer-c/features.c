@@ -10,11 +10,11 @@
 
 static const char *const mount_options[] = {
 	"async",      "atime",	     "bind",	      "defaults",     "dev",	     "diratime",
-	"exec",	      "noatime",     "nodev",	      "nodiratime",   "noexec",	     "norelatime",
+	"exec",	      "idmap",	     "noatime",     "nodev",	      "nodiratime",   "noexec",	     "norelatime",
 	"nostrictatime", "nosuid",   "nosymfollow",   "private",      "ratime",	     "rbind",
 	"rdev",	      "rdiratime",   "relatime",      "rexec",	      "rnoatime",    "rnodev",
 	"rnodiratime", "rnoexec",    "rnorelatime",   "rnostrictatime", "rnosuid",   "rnosymfollow",
-	"ro",	      "rprivate",    "rrelatime",     "rro",	      "rrw",	     "rshared",
+	"ridmap",     "ro",	      "rprivate",    "rrelatime",     "rro",	      "rrw",	     "rshared",
 	"rslave",     "rstrictatime", "rsuid",	      "rsymfollow",   "runbindable", "rw",
 	"shared",     "slave",	     "strictatime",   "suid",	      "symfollow",   "unbindable",
 };
@@ -102,7 +102,7 @@ char *hrun_features_json(struct hrun_error *err)
 	hrun_jgen_key(g, "ociVersionMax");
 	hrun_jgen_string(g, HRUN_OCI_VERSION);
 	hrun_jgen_key(g, "hooks");
-	hrun_jgen_strv(g, (char *const *)hooks, 0); /* none run yet */
+	hrun_jgen_strv(g, (char *const *)hooks, sizeof(hooks) / sizeof(hooks[0]));
 	hrun_jgen_key(g, "mountOptions");
 	hrun_jgen_strv(g, (char *const *)mount_options, sizeof(mount_options) / sizeof(mount_options[0]));
 
@@ -110,7 +110,6 @@ char *hrun_features_json(struct hrun_error *err)
 	hrun_jgen_map_open(g);
 	namespaces(g);
 	capabilities(g);
-	/* Placement only so far: limits are not written yet. */
 	flag_object(g, "cgroup", cgroup_keys, cgroup_vals, 5);
 	seccomp(g);
 	/* Compiled in always (lsm.c); whether this host has AppArmor is
@@ -123,7 +122,7 @@ char *hrun_features_json(struct hrun_error *err)
 	hrun_jgen_key(g, "idmap");
 	hrun_jgen_map_open(g);
 	hrun_jgen_key(g, "enabled");
-	hrun_jgen_bool(g, false);
+	hrun_jgen_bool(g, true);
 	hrun_jgen_map_close(g);
 	hrun_jgen_map_close(g);
 	hrun_jgen_map_close(g);

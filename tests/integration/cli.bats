@@ -217,3 +217,11 @@ RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-
 	run hrun_raw features extra-arg
 	[ "$status" -ne 0 ]
 }
+
+@test "features lists the six hooks, idmap and ridmap, and idmapped mounts enabled" {
+	run --separate-stderr hrun_raw features
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .hooks <<<"$output")" = '["prestart","createRuntime","createContainer","startContainer","poststart","poststop"]' ]
+	jq -e '.mountOptions | index("idmap") != null and index("ridmap") != null' <<<"$output"
+	jq -e '.linux.mountExtensions.idmap.enabled == true' <<<"$output"
+}

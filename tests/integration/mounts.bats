@@ -234,3 +234,42 @@ no_userns() {
 	grep -qxF "/dev/null character special file 1:3" <<<"$output" || { echo "$output"; false; }
 	grep -qxF "/dev/zero character special file 1:5" <<<"$output" || { echo "$output"; false; }
 }
+
+# --- the fd-based setup, seen from outside -----------------------------------
+
+# docs/architecture.md ("Seeing the fd-based setup") explains the command.
+@test "strace: once the rootfs fd is open, nothing names a rootfs path by string" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	host_files
+	bind_d '["bind", "idmap"]'
+	set_args /bin/true
+	timeout 60 strace -f -qq -o "$BUNDLE.trace" \
+		-e trace=%file,mount,umount2,move_mount,open_tree,fsopen,fsmount,fsconfig,mount_setattr \
+		"$HRUN" --root "$STATE" run -b "$BUNDLE" "$ID"
+	local rootfs_open
+	rootfs_open=$(grep -n "openat(AT_FDCWD, \"$BUNDLE/rootfs\", .*O_PATH" "$BUNDLE.trace" | head -n1 | cut -d: -f1)
+	[ -n "$rootfs_open" ] || { cat "$BUNDLE.trace"; false; }
+	# Nothing after it names the rootfs by its host path...
+	if tail -n +"$((rootfs_open + 1))" "$BUNDLE.trace" | grep -F "$BUNDLE/rootfs"; then
+		false
+	fi
+	# ...and the container's init (the first child), until it execs,
+	# resolves no relative path from its cwd (the rootfs, before the
+	# pivot) but ".", and no absolute path after the pivot but "/".
+	# Absolute paths before the pivot are the host's (its /proc, device
+	# nodes, bind sources), which the container cannot touch yet.
+	local init
+	init=$(awk -v n="$rootfs_open" 'NR > n { print $1 }' "$BUNDLE.trace" | sort -un | sed -n 2p)
+	awk -v pid="$init" '
+		$1 != pid { next }
+		/execve\(/ { exit }
+		/pivot_root\(/ { pivoted = 1; next }
+		/^[0-9]+ +(fsopen|fsconfig|symlinkat)\(/ { next }
+		match($0, /[a-z_0-9]+\((AT_FDCWD, )?"[^"]*"/) {
+			path = substr($0, RSTART, RLENGTH)
+			sub(/^[^"]*"/, "", path); sub(/"$/, "", path)
+			if ((path !~ /^\// && path != ".") || (pivoted && path ~ /^\/./)) { print; bad = 1 }
+		}
+		END { exit bad }' "$BUNDLE.trace" || { echo "init $init resolved the paths above by string"; false; }
+	rm -f "$BUNDLE.trace"
+}
