@@ -19,6 +19,7 @@
 #include "init.h"
 #include "namespace.h"
 #include "policy.h"
+#include "process-attrs.h"
 #include "safepath.h"
 #include "sealed-exe.h"
 #include "seccomp.h"
@@ -324,6 +325,12 @@ static int spawn(struct exec *e, struct hrun_error *err)
 	 * pid before the process may run anything. */
 	if (hrun_cgroup_enter_v1(&e->c.cgroup, e->pid, err) < 0)
 		return -1;
+	if (e->c.spec->process->oom_score_adj.set) {
+		_cleanup_close_ int procfd = hrun_procfs_open("/proc", err);
+		if (procfd < 0 ||
+		    hrun_process_write_oom_score(procfd, e->pid, e->c.spec->process, err) < 0)
+			return -1;
+	}
 	if (hrun_sync_send_pid(e->sync_fd, HRUN_SYNC_MAPS_WRITTEN, e->pid, err) < 0)
 		return -1;
 	/* The socket closes on exec; an error record means setup failed. */

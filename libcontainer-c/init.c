@@ -24,6 +24,7 @@
 #include "namespace.h"
 #include "notify.h"
 #include "process.h"
+#include "process-attrs.h"
 #include "rootfs.h"
 #include "safepath.h"
 #include "seccomp.h"
@@ -291,6 +292,8 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 
 	if (make_undumpable(err) < 0)
 		return -1;
+	if (hrun_process_set_affinity("initial", proc->exec_cpu_affinity.initial, err) < 0)
+		return -1;
 	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_MAPS_WRITTEN, "hrun", &host_pid, err) < 0)
 		return -1;
 	procfd = hrun_procfs_open("/proc", err);
@@ -327,6 +330,11 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 		return -1;
 	if (hrun_ns_set_uts(spec, err) < 0)
 		return -1;
+	/* While still privileged (raising priorities needs CAP_SYS_NICE) and
+	 * before seccomp, which may not allow these calls. */
+	if (hrun_process_set_attrs(proc, err) < 0 ||
+	    hrun_personality_set(&spec->linux_.personality, err) < 0)
+		return -1;
 	/* Without no_new_privs a filter needs CAP_SYS_ADMIN: load it before the privileges go (as runc). */
 	if (!no_new_privs(proc) && hrun_seccomp_load(spec, a->seccomp, err) < 0)
 		return -1;
@@ -362,6 +370,8 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	 * delivered normally. */
 	if (unblock_signals(err) < 0)
 		return -1;
+	if (hrun_process_set_affinity("final", proc->exec_cpu_affinity.final, err) < 0)
+		return -1;
 	/* Seccomp last: the FIFO wait and startContainer hooks need syscalls the profile may block. */
 	if (no_new_privs(proc) && hrun_seccomp_load(spec, a->seccomp, err) < 0)
 		return -1;
@@ -390,7 +400,12 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 
 	if (make_undumpable(err) < 0)
 		return -1;
+	if (hrun_process_set_affinity("initial", proc->exec_cpu_affinity.initial, err) < 0)
+		return -1;
 	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_MAPS_WRITTEN, "hrun", NULL, err) < 0)
+		return -1;
+	if (hrun_process_set_attrs(proc, err) < 0 ||
+	    hrun_personality_set(&a->spec->linux_.personality, err) < 0)
 		return -1;
 	if (a->console_fd >= 0) {
 		_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -426,6 +441,8 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 		return -1;
 	hrun_process_set_umask(proc);
 	if (unblock_signals(err) < 0)
+		return -1;
+	if (hrun_process_set_affinity("final", proc->exec_cpu_affinity.final, err) < 0)
 		return -1;
 	/* The host procfs the helper opened before joining the container's
 	 * mount namespace; closed on exec. */

@@ -31,6 +31,8 @@
 #include "namespace.h"
 #include "notify.h"
 #include "policy.h"
+#include "process-attrs.h"
+#include "safepath.h"
 #include "sealed-exe.h"
 #include "seccomp.h"
 #include "spec.h"
@@ -177,9 +179,6 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 			return hrun_error_plain(err, EINVAL,
 						"config.json: linux.namespaces: hrun needs a new mount namespace (type \"mount\" without a path)");
 	}
-	if (l->spec->linux_.time_offsets.set)
-		return hrun_error_plain(err, ENOTSUP,
-					"config.json: linux.timeOffsets: time namespace offsets are not supported yet");
 	if (hrun_host_config_load(l->ctx->host_config, &conf, err) < 0)
 		return -1;
 	if (hrun_policy_level(&conf, l->ctx->hardening, l->spec, &l->level, err) < 0)
@@ -384,16 +383,28 @@ static void run_init(struct launch *l)
 	hrun_init_main(&args);
 }
 
+/* With offsets, the time namespace is made before the clone, which then
+ * puts init in it (see hrun_time_ns_prepare). */
+static uint64_t time_ns_by_us(const struct hrun_spec *spec)
+{
+	return spec->linux_.time_offsets.set ? CLONE_NEWTIME : 0;
+}
+
 static pid_t clone_init(struct launch *l, uint64_t extra_flags, int *pidfd)
 {
 	struct clone_args args = {
 		/* The cgroup namespace is made by init once it is in every
 		 * cgroup, so that its root is the container's cgroup. */
-		.flags = (hrun_ns_new_flags(l->spec) & ~(uint64_t)CLONE_NEWCGROUP) | extra_flags,
+		.flags = (hrun_ns_new_flags(l->spec) & ~(uint64_t)(CLONE_NEWCGROUP | time_ns_by_us(l->spec))) |
+			 extra_flags,
 		/* clone3 refuses an exit signal with CLONE_PARENT: the child
 		 * then inherits the caller's (SIGCHLD, for the helper). */
 		.exit_signal = (extra_flags & CLONE_PARENT) ? 0 : SIGCHLD,
 	};
+
+	struct hrun_error err = { 0 };
+	int saved_timens;
+	pid_t pid;
 
 	if (pidfd) {
 		args.flags |= CLONE_PIDFD;
@@ -404,7 +415,16 @@ static pid_t clone_init(struct launch *l, uint64_t extra_flags, int *pidfd)
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)l->cgroup.v2_fd;
 	}
-	return (pid_t)hrun_clone3(&args);
+	saved_timens = hrun_time_ns_prepare(&l->spec->linux_.time_offsets, &err);
+	if (saved_timens == -1) {
+		hrun_warn("%s", err.msg);
+		errno = err.code;
+		return -1;
+	}
+	pid = (pid_t)hrun_clone3(&args);
+	if (pid != 0)
+		hrun_time_ns_restore(saved_timens);
+	return pid;
 }
 
 /* Joining existing namespaces needs an intermediate process: it joins
@@ -496,6 +516,11 @@ static int set_up_init(struct launch *l, struct hrun_error *err)
 	if ((hrun_ns_new_flags(spec) & CLONE_NEWUSER) &&
 	    hrun_ns_write_id_maps(l->pid, &spec->linux_.uid_mappings, &spec->linux_.gid_mappings, err) < 0)
 		return -1;
+	if (spec->process->oom_score_adj.set) {
+		_cleanup_close_ int procfd = hrun_procfs_open("/proc", err);
+		if (procfd < 0 || hrun_process_write_oom_score(procfd, l->pid, spec->process, err) < 0)
+			return -1;
+	}
 	if (hrun_cgroup_enter_v1(&l->cgroup, l->pid, err) < 0)
 		return -1;
 	return hrun_sync_send_pid(l->sync_fd, HRUN_SYNC_MAPS_WRITTEN, l->pid, err);
