@@ -67,16 +67,23 @@ int hrun_idmap_userns(const struct hrun_idmaps *uids, const struct hrun_idmaps *
 	return fd;
 }
 
-int hrun_idmap_clone_tree(const char *source, bool rbind, bool recursive, int userns_fd,
+int hrun_idmap_clone_tree(int dirfd, const char *source, bool rbind, bool recursive, int userns_fd,
 			  struct hrun_error *err)
 {
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
-	_cleanup_close_ int tfd = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-							       (rbind ? AT_RECURSIVE : 0));
+	_cleanup_close_ int tfd = open_tree(dirfd, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+							    (*source ? 0 : AT_EMPTY_PATH) |
+							    (rbind ? AT_RECURSIVE : 0));
+	struct mount_attr slave = { .propagation = MS_SLAVE };
 	int r;
 
 	if (tfd < 0)
 		return hrun_error_errno(err, "bind source \"%s\"", source);
+	/* A clone of a shared host mount joins its peer group: what the
+	 * container mounts there must not reach the host (as init's own
+	 * clones, made after it made every mount a slave). */
+	if (mount_setattr(tfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &slave, sizeof(slave)) < 0)
+		return hrun_error_errno(err, "make the clone of \"%s\" a slave", source);
 	if (mount_setattr(tfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
 			  sizeof(attr)) < 0) {
 		if (errno == EINVAL)
@@ -97,7 +104,8 @@ static bool rbind_of(const struct hrun_mount *m)
 	return false;
 }
 
-int hrun_idmap_prepare_mounts(const struct hrun_spec *spec, int *trees, struct hrun_error *err)
+int hrun_idmap_prepare_mounts(const struct hrun_spec *spec, bool all_binds, int *trees,
+			      struct hrun_error *err)
 {
 	_cleanup_close_ int container_ns = -1;
 
@@ -109,7 +117,9 @@ int hrun_idmap_prepare_mounts(const struct hrun_spec *spec, int *trees, struct h
 		bool recursive;
 		int ns;
 
-		if (!hrun_mount_is_idmapped(m, &recursive))
+		bool asked = hrun_mount_is_idmapped(m, &recursive);
+
+		if (!asked && !(all_binds && hrun_mount_is_bind(m)))
 			continue;
 		if (m->uid_mappings.n > 0) {
 			own_ns = hrun_idmap_userns(&m->uid_mappings, &m->gid_mappings, err);
@@ -123,7 +133,15 @@ int hrun_idmap_prepare_mounts(const struct hrun_spec *spec, int *trees, struct h
 			ns = container_ns;
 		}
 		if (ns >= 0)
-			trees[i] = hrun_idmap_clone_tree(m->source, rbind_of(m), recursive, ns, err);
+			trees[i] = hrun_idmap_clone_tree(AT_FDCWD, m->source, rbind_of(m),
+							 asked ? recursive : true, ns, err);
+		/* Binds idmapped for the default user namespace: a source
+		 * whose filesystem cannot be idmapped is bound as it is (its
+		 * files then show as the overflow id). */
+		if (trees[i] < 0 && !asked && ns >= 0 && err->code == EINVAL) {
+			hrun_debug("mount \"%s\": %s; bound without idmapping", m->destination, err->msg);
+			continue;
+		}
 		if (trees[i] < 0) {
 			for (size_t j = 0; j < i; j++)
 				if (trees[j] >= 0)

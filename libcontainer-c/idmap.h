@@ -19,14 +19,17 @@ bool hrun_mount_is_idmapped(const struct hrun_mount *m, bool *recursive);
 int hrun_idmap_userns(const struct hrun_idmaps *uids, const struct hrun_idmaps *gids,
 		      struct hrun_error *err);
 
-/* Clone the tree at SOURCE (a host path; whole subtree when RBIND) and
+/* Clone the tree at SOURCE (a host path from DIRFD, or DIRFD itself when
+ * SOURCE is ""; whole subtree when RBIND) and
  * idmap it with USERNS_FD. Returns the detached tree's fd. */
-int hrun_idmap_clone_tree(const char *source, bool rbind, bool recursive, int userns_fd,
+int hrun_idmap_clone_tree(int dirfd, const char *source, bool rbind, bool recursive, int userns_fd,
 			  struct hrun_error *err);
 
-/* For every idmapped mount of SPEC, its detached idmapped tree in
- * TREES[i]; -1 for the others. Mounts without mappings of their own take
- * the container's. On failure every fd made is closed. */
-int hrun_idmap_prepare_mounts(const struct hrun_spec *spec, int *trees, struct hrun_error *err);
+/* For every idmapped mount of SPEC (with ALL_BINDS: every bind mount, as
+ * far as its filesystem allows), its detached idmapped tree in TREES[i];
+ * -1 for the others. Mounts without mappings of their own take the
+ * container's. On failure every fd made is closed. */
+int hrun_idmap_prepare_mounts(const struct hrun_spec *spec, bool all_binds, int *trees,
+			      struct hrun_error *err);
 
 #endif

@@ -307,7 +307,7 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 		return -1;
 	/* Device nodes and mount points get exactly the modes we ask for. */
 	umask(0);
-	rootfd = hrun_rootfs_prepare(spec, err);
+	rootfd = hrun_rootfs_prepare(spec, a->rootfs_tree, err);
 	if (rootfd < 0)
 		return -1;
 	if (mount_rootfs(a, rootfd, err) < 0)

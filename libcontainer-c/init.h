@@ -19,6 +19,7 @@ struct hrun_init_args {
 	unsigned int preserve_fds;
 	int console_fd;		/* with a terminal: where the pty master goes, or -1 */
 	int notify_tree_fd;	/* NOTIFY_SOCKET: a detached mount for /run/notify, or -1 */
+	int rootfs_tree;	/* the parent's idmapped clone of the rootfs, or -1 */
 	const int *mount_trees;	/* per config mount, a tree the parent made (idmapped), or -1; may be NULL */
 	int fifo_fd;		/* O_PATH fd of the exec FIFO: start releases us */
 	const char *id;		/* for the state given to startContainer hooks */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
@@ -65,6 +66,11 @@ struct launch {
 	int fifo_fd;	/* O_PATH: init reopens it for writing to wait for start */
 	int notify_tree_fd;	/* detached mount init attaches on /run/notify */
 	int *mount_trees;	/* per config mount: its idmapped tree, or -1 */
+	struct hrun_host_config conf;
+	bool default_userns;	/* hrun adds the user namespace, from the pool */
+	const char *userns_note;	/* for the state: how the user namespace came about */
+	char *userns_note_buf;
+	int rootfs_tree;	/* with the default user namespace: the idmapped rootfs */
 	unsigned int preserve_fds;	/* --preserve-fds plus socket-activation fds */
 	struct hrun_seccomp_prog seccomp;	/* linux.seccomp, compiled before the clone */
 	bool init_created;	/* init reported CREATED: poststop hooks apply */
@@ -149,11 +155,55 @@ static int set_up_notify(struct launch *l, struct hrun_error *err)
 	return add_env(l->spec->process, "NOTIFY_SOCKET=" HRUN_NOTIFY_SOCKET, err);
 }
 
+/* The default user namespace needs an idmapped rootfs: try one with a
+ * throwaway namespace before anything exists. */
+static int rootfs_idmappable(struct launch *l, struct hrun_error *why)
+{
+	struct hrun_idmap one = { .container_id = 0, .host_id = l->conf.userns_pool.first, .size = 1 };
+	struct hrun_idmaps maps = { .set = true, .n = 1, .v = &one };
+	_cleanup_close_ int ns = hrun_idmap_userns(&maps, &maps, why);
+	_cleanup_close_ int tree = -1;
+
+	if (ns < 0)
+		return -1;
+	tree = hrun_idmap_clone_tree(l->rootfs_fd, "", false, false, ns, why);
+	if (tree < 0)
+		return hrun_error_plain(why, why->code, "\"%s\" on a filesystem that cannot be idmapped: %s",
+					l->rootfs, strerror(why->code));
+	return 0;
+}
+
+/* Default level and above, with a pool configured: a config without a
+ * user namespace gets one. Where the rootfs cannot be idmapped, `default`
+ * runs without it and says so (log and state); `strict` refuses. */
+static int decide_default_userns(struct launch *l, struct hrun_error *err)
+{
+	struct hrun_error why = { 0 };
+
+	l->userns_note = hrun_spec_find_ns(l->spec, HRUN_NS_USER) ? "config" : "none";
+	if (!l->conf.userns_pool.count || l->level == HRUN_HARDENING_COMPAT ||
+	    hrun_spec_find_ns(l->spec, HRUN_NS_USER))
+		return 0;
+	if (rootfs_idmappable(l, &why) == 0) {
+		l->default_userns = true;
+		return 0;
+	}
+	if (l->level == HRUN_HARDENING_STRICT)
+		return hrun_error_plain(err, why.code,
+					"hardening level strict needs a user namespace, and root.path %s", why.msg);
+	if (asprintf(&l->userns_note_buf, "downgraded: %s", why.msg) < 0)
+		return hrun_error_errno(err, "asprintf");
+	l->userns_note = l->userns_note_buf;
+	/* Said once: the copy run sealed (no user namespace) decides again. */
+	if (hrun_exe_is_sealed())
+		hrun_warn("running without a user namespace: root.path %s", why.msg);
+	return 0;
+}
+
 static int load_bundle(struct launch *l, struct hrun_error *err)
 {
 	char path[PATH_MAX];
-	struct hrun_host_config conf;
-
+	struct hrun_host_config *conf = &l->conf;
 	_cleanup_close_ int start_dir = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	if (!realpath(l->opts->bundle, path))
@@ -179,15 +229,12 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 			return hrun_error_plain(err, EINVAL,
 						"config.json: linux.namespaces: hrun needs a new mount namespace (type \"mount\" without a path)");
 	}
-	if (hrun_host_config_load(l->ctx->host_config, &conf, err) < 0)
+	if (hrun_host_config_load(l->ctx->host_config, conf, err) < 0)
 		return -1;
-	if (hrun_policy_level(&conf, l->ctx->hardening, l->spec, &l->level, err) < 0)
+	conf->userns_pool.dir = conf->userns_pool_dir;
+	if (hrun_policy_level(conf, l->ctx->hardening, l->spec, &l->level, err) < 0)
 		return -1;
 	if (hrun_policy_apply(l->spec, l->level, err) < 0)
-		return -1;
-	/* Nothing is made yet: the sealed copy starts over from here. */
-	if (hrun_exe_needs_sealing(l->spec) &&
-	    hrun_exe_reexec_sealed(start_dir, l->ctx->argv, err) < 0)
 		return -1;
 	if (hrun_seccomp_compile(l->spec, &l->seccomp, err) < 0)
 		return hrun_error_prefix(err, "config.json");
@@ -201,19 +248,70 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 	l->rootfs_fd = open(l->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (l->rootfs_fd < 0)
 		return hrun_error_errno(err, "config.json: root.path: open \"%s\"", l->rootfs);
+	if (decide_default_userns(l, err) < 0)
+		return -1;
+	/* Nothing is made yet: the sealed copy starts over from here. */
+	if (!l->default_userns && hrun_exe_needs_sealing(l->spec) &&
+	    hrun_exe_reexec_sealed(start_dir, l->ctx->argv, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* A slice of the pool becomes the container's user namespace: ids
+ * 0..65535 map to it. Taken once the state directory exists, which owns
+ * it (removing the state gives it back). */
+static int add_default_userns(struct launch *l, struct hrun_error *err)
+{
+	struct hrun_linux *lx = &l->spec->linux_;
+	_cleanup_free_ char *state_dir = NULL;
+	struct hrun_namespace *ns;
+	uint32_t first;
+
+	if (!l->default_userns)
+		return 0;
+	if (asprintf(&state_dir, "%s/%s", l->ctx->root, l->id) < 0)
+		return hrun_error_errno(err, "asprintf");
+	if (hrun_userns_pool_reserve(&l->conf.userns_pool, state_dir, l->state_fd, &first, err) < 0)
+		return -1;
+	ns = realloc(lx->namespaces, (lx->n_namespaces + 1) * sizeof(*ns));
+	if (!ns)
+		return hrun_error_errno(err, "allocate the user namespace");
+	lx->namespaces = ns;
+	ns[lx->n_namespaces++] = (struct hrun_namespace){ .type = HRUN_NS_USER };
+	lx->uid_mappings.v = calloc(1, sizeof(struct hrun_idmap));
+	lx->gid_mappings.v = calloc(1, sizeof(struct hrun_idmap));
+	if (!lx->uid_mappings.v || !lx->gid_mappings.v)
+		return hrun_error_errno(err, "allocate the user namespace");
+	lx->uid_mappings.set = lx->gid_mappings.set = true;
+	lx->uid_mappings.n = lx->gid_mappings.n = 1;
+	*lx->uid_mappings.v = (struct hrun_idmap){ .container_id = 0, .host_id = first, .size = HRUN_USERNS_SLICE };
+	*lx->gid_mappings.v = *lx->uid_mappings.v;
+	if (asprintf(&l->userns_note_buf, "pool %" PRIu32, first) < 0)
+		return hrun_error_errno(err, "asprintf");
+	l->userns_note = l->userns_note_buf;
 	return 0;
 }
 
 /* Idmapped binds are cloned here, in the host's user namespace: init,
- * inside the container's, may not idmap the host's filesystems. */
+ * inside the container's, may not idmap the host's filesystems. With the
+ * default user namespace the rootfs and every bind are idmapped too. */
 static int prepare_mount_trees(struct launch *l, struct hrun_error *err)
 {
+	if (l->default_userns) {
+		_cleanup_close_ int ns = hrun_idmap_userns(&l->spec->linux_.uid_mappings,
+							   &l->spec->linux_.gid_mappings, err);
+		if (ns < 0)
+			return -1;
+		l->rootfs_tree = hrun_idmap_clone_tree(l->rootfs_fd, "", true, true, ns, err);
+		if (l->rootfs_tree < 0)
+			return hrun_error_prefix(err, "root.path \"%s\"", l->rootfs);
+	}
 	if (l->spec->n_mounts == 0)
 		return 0;
 	l->mount_trees = calloc(l->spec->n_mounts, sizeof(int));
 	if (!l->mount_trees)
 		return hrun_error_errno(err, "calloc");
-	if (hrun_idmap_prepare_mounts(l->spec, l->mount_trees, err) < 0) {
+	if (hrun_idmap_prepare_mounts(l->spec, l->default_userns, l->mount_trees, err) < 0) {
 		free(l->mount_trees);
 		l->mount_trees = NULL;
 		return -1;
@@ -332,6 +430,7 @@ static int write_state(struct launch *l, const char *status, struct hrun_error *
 		.created = l->created,
 		.cgroup_path = l->cgroup.path,
 		.hardening = (char *)hrun_hardening_name(l->level),
+		.userns = (char *)l->userns_note,
 	};
 
 	return hrun_state_write(l->state_fd, &st, err);
@@ -369,6 +468,7 @@ static void run_init(struct launch *l)
 		.console_fd = l->console_fd,
 		.notify_tree_fd = l->notify_tree_fd,
 		.mount_trees = l->mount_trees,
+		.rootfs_tree = l->rootfs_tree,
 		.seccomp = &l->seccomp,
 		.id = l->id,
 		.bundle = l->bundle,
@@ -643,6 +743,9 @@ free_only:
 	if (l->notify_tree_fd >= 0)
 		close(l->notify_tree_fd);
 	close_mount_trees(l);
+	if (l->rootfs_tree >= 0)
+		close(l->rootfs_tree);
+	free(l->userns_note_buf);
 	hrun_cgroup_release(&l->cgroup);
 	if (l->state_fd >= 0)
 		close(l->state_fd);
@@ -672,6 +775,7 @@ static bool state_dir_gone(const struct launch *l)
 		.ctx = (c), .opts = (o), .state_fd = -1, .rootfs_fd = -1, .cgroup = { .v2_fd = -1 }, \
 		.sync_fd = -1, .child_fd = -1, .pidfd = -1, .fg = HRUN_FOREGROUND_INIT,             \
 		.fifo_fd = -1, .console_fd = -1, .master = -1, .notify_tree_fd = -1,                 \
+		.rootfs_tree = -1,                                                                     \
 	}
 
 /* Everything up to init waiting on the exec FIFO. Signals are held from
@@ -680,7 +784,8 @@ static bool state_dir_gone(const struct launch *l)
 static int create(struct launch *l, struct hrun_error *err)
 {
 	return hrun_foreground_block(&l->fg, err) < 0 || load_bundle(l, err) < 0 ||
-			       prepare_mount_trees(l, err) < 0 || open_console(l, err) < 0 || make_state(l, err) < 0 ||
+			       open_console(l, err) < 0 || make_state(l, err) < 0 ||
+			       add_default_userns(l, err) < 0 || prepare_mount_trees(l, err) < 0 ||
 			       set_up_notify(l, err) < 0 ||
 			       hrun_state_write_config(l->state_fd, l->spec, err) < 0 ||
 			       make_cgroup(l, err) < 0 || spawn_init(l, err) < 0 ||

@@ -78,6 +78,9 @@ int hrun_host_config_load(const char *path, struct hrun_host_config *conf, struc
 
 	conf->hardening = HRUN_HARDENING_DEFAULT;
 	conf->allow_annotation_lowering = false;
+	memset(&conf->userns_pool, 0, sizeof(conf->userns_pool));
+	snprintf(conf->userns_pool_dir, sizeof(conf->userns_pool_dir), "%s", HRUN_USERNS_POOL_DIR);
+	conf->userns_pool.dir = conf->userns_pool_dir;
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : hrun_error_errno(err, "open \"%s\"", path);
@@ -109,6 +112,16 @@ int hrun_host_config_load(const char *path, struct hrun_host_config *conf, struc
 			if (parse_bool(value, &conf->allow_annotation_lowering) < 0)
 				return hrun_error_plain(err, EINVAL, "%s:%u: %s: expected true or false", path,
 						      lineno, key);
+		} else if (strcmp(key, "userns_pool") == 0) {
+			if (hrun_userns_pool_parse(value, &conf->userns_pool) < 0)
+				return hrun_error_plain(err, EINVAL,
+						      "%s:%u: userns_pool: expected FIRST:COUNT, COUNT a multiple of 65536, within 32 bits, FIRST not 0",
+						      path, lineno);
+		} else if (strcmp(key, "userns_pool_dir") == 0) {
+			if (value[0] != '/' || strlen(value) >= sizeof(conf->userns_pool_dir))
+				return hrun_error_plain(err, EINVAL, "%s:%u: userns_pool_dir: expected an absolute path",
+						      path, lineno);
+			snprintf(conf->userns_pool_dir, sizeof(conf->userns_pool_dir), "%s", value);
 		} else {
 			return hrun_error_plain(err, EINVAL, "%s:%u: unknown key \"%s\"", path, lineno, key);
 		}

@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "spec.h"
+#include "userns-pool.h"
 
 #define HRUN_HOST_CONFIG "/etc/hrun/hrun.conf"
 #define HRUN_HARDENING_ANNOTATION "io.hrun.hardening"
@@ -24,6 +25,10 @@ struct hrun_host_config {
 	enum hrun_hardening hardening;
 	/* Whether a config's annotation may lower the host's level. */
 	bool allow_annotation_lowering;
+	/* userns_pool = FIRST:COUNT: containers without a user namespace of
+	 * their own get a slice of it (count 0: off). */
+	struct hrun_userns_pool userns_pool;
+	char userns_pool_dir[256];
 };
 
 int hrun_hardening_from_name(const char *name); /* -1 when unknown */

@@ -19,9 +19,9 @@ static uint64_t root_propagation(const struct hrun_spec *spec, bool *recursive)
 	return MS_SLAVE;
 }
 
-int hrun_rootfs_prepare(const struct hrun_spec *spec, struct hrun_error *err)
+int hrun_rootfs_prepare(const struct hrun_spec *spec, int idmapped_tree, struct hrun_error *err)
 {
-	_cleanup_close_ int tree = -1;
+	_cleanup_close_ int tree = idmapped_tree;
 	struct mount_attr attr = { 0 };
 	bool recursive;
 
@@ -39,8 +39,11 @@ int hrun_rootfs_prepare(const struct hrun_spec *spec, struct hrun_error *err)
 	/* The parent cloned us with the rootfs as our cwd, and the kernel
 	 * moved that cwd into our copy of the mount tree: "." is the rootfs
 	 * in this namespace, found without looking up any path, with the
-	 * container's credentials or otherwise. */
-	tree = open_tree(AT_FDCWD, ".", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	 * container's credentials or otherwise. With the default user
+	 * namespace the parent made an idmapped clone of it instead, which
+	 * goes on the same place. */
+	if (tree < 0)
+		tree = open_tree(AT_FDCWD, ".", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0)
 		return hrun_error_errno(err, "clone the rootfs mount");
 	if (move_mount(tree, "", AT_FDCWD, ".", MOVE_MOUNT_F_EMPTY_PATH) < 0)

@@ -10,9 +10,10 @@
 #include "spec.h"
 
 /* In the container's new mount namespace, with the rootfs as the cwd: stop
- * propagation to the host, bind the rootfs onto itself and return an fd of
- * that new mount's root. */
-int hrun_rootfs_prepare(const struct hrun_spec *spec, struct hrun_error *err);
+ * propagation to the host, bind the rootfs onto itself (or attach
+ * IDMAPPED_TREE, the parent's idmapped clone of it, when not -1; it is
+ * consumed) and return an fd of that new mount's root. */
+int hrun_rootfs_prepare(const struct hrun_spec *spec, int idmapped_tree, struct hrun_error *err);
 
 /* Make ROOTFD the root: pivot_root and detach the old root, or with
  * NO_PIVOT move it over / and chroot. Leaves the cwd at the new /. */

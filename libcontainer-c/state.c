@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "json.h"
+#include "userns-pool.h"
 
 int hrun_id_validate(const char *id, struct hrun_error *err)
 {
@@ -166,6 +167,8 @@ int hrun_state_write(int dirfd, const struct hrun_state *st, struct hrun_error *
 	hrun_jgen_string(g, st->cgroup_path ? st->cgroup_path : "");
 	hrun_jgen_key(g, "hardening");
 	hrun_jgen_string(g, st->hardening ? st->hardening : "");
+	hrun_jgen_key(g, "userns");
+	hrun_jgen_string(g, st->userns ? st->userns : "");
 	hrun_jgen_map_close(g);
 	text = hrun_jgen_finish(g, err);
 	if (!text)
@@ -256,7 +259,8 @@ int hrun_state_read(int dirfd, struct hrun_state *st, struct hrun_error *err)
 	    hrun_json_get_string(obj, &root, "rootfs", &st->rootfs, err) < 0 ||
 	    hrun_json_get_string(obj, &root, "created", &st->created, err) < 0 ||
 	    hrun_json_get_string(obj, &root, "cgroupPath", &st->cgroup_path, err) < 0 ||
-	    hrun_json_get_string(obj, &root, "hardening", &st->hardening, err) < 0) {
+	    hrun_json_get_string(obj, &root, "hardening", &st->hardening, err) < 0 ||
+	    hrun_json_get_string(obj, &root, "userns", &st->userns, err) < 0) {
 		hrun_state_free(st);
 		return -1;
 	}
@@ -278,6 +282,7 @@ void hrun_state_free(struct hrun_state *st)
 	free(st->created);
 	free(st->cgroup_path);
 	free(st->hardening);
+	free(st->userns);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -373,6 +378,8 @@ int hrun_state_remove(const char *root, const char *id, struct hrun_error *err)
 	cfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (cfd < 0)
 		return errno == ENOENT ? 0 : hrun_error_errno(err, "open state directory of \"%s\"", id);
+	/* Whatever removes the state gives its user namespace slice back. */
+	hrun_userns_pool_release(cfd);
 	d = fdopendir(cfd);
 	if (!d)
 		return hrun_error_errno(err, "read state directory of \"%s\"", id);

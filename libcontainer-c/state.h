@@ -23,6 +23,7 @@ struct hrun_state {
 	char *created;	/* RFC 3339 */
 	char *cgroup_path;
 	char *hardening;
+	char *userns;	/* how the user namespace came about: "config", "pool HOSTID", "downgraded: WHY", "none" */
 };
 
 /* IDs name directories: letters, digits and "_+-." only, no "." or ".."
