@@ -17,21 +17,6 @@
 #include "safepath.h"
 #include "syscalls.h"
 
-bool hrun_mount_is_idmapped(const struct hrun_mount *m, bool *recursive)
-{
-	bool idmap = m->uid_mappings.n > 0 || m->gid_mappings.n > 0;
-	bool rec = false;
-
-	for (size_t i = 0; m->options.set && i < m->options.n; i++) {
-		if (strcmp(m->options.v[i], "ridmap") == 0)
-			idmap = rec = true;
-		else if (strcmp(m->options.v[i], "idmap") == 0)
-			idmap = true;
-	}
-	if (recursive)
-		*recursive = rec;
-	return idmap;
-}
 
 /* The namespace needs a process only while its maps are written and it is
  * opened: the fd keeps it alive afterwards. */

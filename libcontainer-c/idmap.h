@@ -10,9 +10,6 @@
 #include "error.h"
 #include "spec.h"
 
-/* A mount asks to be idmapped: option "idmap" or "ridmap", or mappings of
- * its own. RECURSIVE (may be NULL) tells whether every submount is too. */
-bool hrun_mount_is_idmapped(const struct hrun_mount *m, bool *recursive);
 
 /* An fd of a new user namespace with exactly these maps; nothing runs in
  * it. */

@@ -270,15 +270,6 @@ static int mount_bind(const struct hrun_mount *m, const struct hrun_mount_opts *
 	return finish_mount(tfd, o, m->destination, err);
 }
 
-bool hrun_mount_is_bind(const struct hrun_mount *m)
-{
-	if (m->type && strcmp(m->type, "bind") == 0)
-		return true;
-	for (size_t i = 0; m->options.set && i < m->options.n; i++)
-		if (!strcmp(m->options.v[i], "bind") || !strcmp(m->options.v[i], "rbind"))
-			return true;
-	return false;
-}
 
 static bool source_is_file(const struct hrun_mount *m)
 {

@@ -35,8 +35,6 @@ void hrun_mount_opts_free(struct hrun_mount_opts *opts);
 /* Propagation flag of a rootfsPropagation or option word; 0 when unknown. */
 uint64_t hrun_propagation_flag(const char *word, bool *recursive);
 
-/* A bind mount: type "bind" or a bind/rbind option. */
-bool hrun_mount_is_bind(const struct hrun_mount *m);
 
 /* Mount every entry of spec->mounts in order under ROOTFD. TREES (may be
  * NULL) holds, per entry, a detached tree the parent made for it (an

@@ -11,9 +11,7 @@
 #include <string.h>
 
 #include "capnames.h"
-#include "idmap.h"
 #include "json.h"
-#include "mounts.h"
 
 /* The kernel's limit on uid_map/gid_map lines (since Linux 4.15). */
 #define MAX_IDMAP_LINES 340

@@ -1161,3 +1161,29 @@ void hrun_process_free(struct hrun_process *proc)
 	free_struct(&process_d, proc);
 	free(proc);
 }
+
+bool hrun_mount_is_bind(const struct hrun_mount *m)
+{
+	if (m->type && strcmp(m->type, "bind") == 0)
+		return true;
+	for (size_t i = 0; m->options.set && i < m->options.n; i++)
+		if (!strcmp(m->options.v[i], "bind") || !strcmp(m->options.v[i], "rbind"))
+			return true;
+	return false;
+}
+
+bool hrun_mount_is_idmapped(const struct hrun_mount *m, bool *recursive)
+{
+	bool idmap = m->uid_mappings.n > 0 || m->gid_mappings.n > 0;
+	bool rec = false;
+
+	for (size_t i = 0; m->options.set && i < m->options.n; i++) {
+		if (strcmp(m->options.v[i], "ridmap") == 0)
+			idmap = rec = true;
+		else if (strcmp(m->options.v[i], "idmap") == 0)
+			idmap = true;
+	}
+	if (recursive)
+		*recursive = rec;
+	return idmap;
+}

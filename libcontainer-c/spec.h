@@ -445,4 +445,11 @@ int hrun_ns_type_from_name(const char *name); /* -1 when unknown */
 const struct hrun_namespace *hrun_spec_find_ns(const struct hrun_spec *spec,
 					       enum hrun_ns_type type);
 
+/* A bind mount: type "bind" or a bind/rbind option. */
+bool hrun_mount_is_bind(const struct hrun_mount *m);
+
+/* A mount asks to be idmapped: option "idmap" or "ridmap", or mappings of
+ * its own. RECURSIVE (may be NULL) tells whether every submount is too. */
+bool hrun_mount_is_idmapped(const struct hrun_mount *m, bool *recursive);
+
 #endif
