@@ -89,10 +89,11 @@ static bool rbind_of(const struct hrun_mount *m)
 	return false;
 }
 
-int hrun_idmap_prepare_mounts(const struct hrun_spec *spec, bool all_binds, int *trees,
-			      struct hrun_error *err)
+int hrun_idmap_prepare_mounts(const struct hrun_spec *spec, int userns_fd, bool all_binds,
+			      int *trees, struct hrun_error *err)
 {
-	_cleanup_close_ int container_ns = -1;
+	_cleanup_close_ int made_ns = -1;
+	int container_ns = userns_fd;
 
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		trees[i] = -1;
@@ -113,8 +114,8 @@ int hrun_idmap_prepare_mounts(const struct hrun_spec *spec, bool all_binds, int 
 			/* One namespace serves every mount that takes the
 			 * container's mappings. */
 			if (container_ns < 0)
-				container_ns = hrun_idmap_userns(&spec->linux_.uid_mappings,
-								 &spec->linux_.gid_mappings, err);
+				container_ns = made_ns = hrun_idmap_userns(&spec->linux_.uid_mappings,
+									   &spec->linux_.gid_mappings, err);
 			ns = container_ns;
 		}
 		if (ns >= 0)

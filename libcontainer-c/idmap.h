@@ -25,8 +25,9 @@ int hrun_idmap_clone_tree(int dirfd, const char *source, bool rbind, bool recurs
 /* For every idmapped mount of SPEC (with ALL_BINDS: every bind mount, as
  * far as its filesystem allows), its detached idmapped tree in TREES[i];
  * -1 for the others. Mounts without mappings of their own take the
- * container's. On failure every fd made is closed. */
-int hrun_idmap_prepare_mounts(const struct hrun_spec *spec, bool all_binds, int *trees,
-			      struct hrun_error *err);
+ * container's: USERNS_FD when the caller has one with them, else one is
+ * made. On failure every fd made is closed. */
+int hrun_idmap_prepare_mounts(const struct hrun_spec *spec, int userns_fd, bool all_binds,
+			      int *trees, struct hrun_error *err);
 
 #endif

@@ -281,6 +281,21 @@ static int unblock_signals(struct hrun_error *err)
 }
 
 /* The container's setup, top to bottom. */
+/* Shared by init and exec'd processes: the fds but KEEP closed while still
+ * fully privileged (nothing the process could inherit or reach once it is
+ * the container's uid), privileges dropped, then as the process's user
+ * and with no host fd left to name, the cwd entered and checked, the
+ * executable found and the umask set. Returns the executable's path. */
+static char *become_process(const struct hrun_process *proc, const int *keep, size_t n_keep,
+			    unsigned int preserve_fds, struct hrun_error *err)
+{
+	if (hrun_process_close_fds(keep, n_keep, preserve_fds, err) < 0 ||
+	    drop_privileges(proc, err) < 0 || hrun_process_chdir(proc, err) < 0)
+		return NULL;
+	hrun_process_set_umask(proc);
+	return hrun_process_find_exec(proc, err);
+}
+
 static int init_container(const struct hrun_init_args *a, struct hrun_error *err)
 {
 	const struct hrun_spec *spec = a->spec;
@@ -332,28 +347,17 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 		return -1;
 	/* While still privileged (raising priorities needs CAP_SYS_NICE) and
 	 * before seccomp, which may not allow these calls. */
-	if (hrun_process_set_attrs(proc, err) < 0 ||
-	    hrun_personality_set(&spec->linux_.personality, err) < 0)
+	if (hrun_process_set_attrs(spec, err) < 0)
 		return -1;
 	/* Without no_new_privs a filter needs CAP_SYS_ADMIN: load it before the privileges go (as runc). */
 	if (!no_new_privs(proc) && hrun_seccomp_load(spec, a->seccomp, err) < 0)
 		return -1;
-	/* Closed while we are still fully privileged: nothing the process
-	 * could inherit or reach once it is the container's uid. */
 	{
 		const int keep[] = { a->sync_fd, a->fifo_fd, procfd };
-		if (hrun_process_close_fds(keep, 3, a->preserve_fds, err) < 0)
+		exe = become_process(proc, keep, 3, a->preserve_fds, err);
+		if (!exe)
 			return -1;
 	}
-	if (drop_privileges(proc, err) < 0)
-		return -1;
-	/* As the process's user, and with no host fd left to name. */
-	if (hrun_process_chdir(proc, err) < 0)
-		return -1;
-	exe = hrun_process_find_exec(proc, err);
-	if (!exe)
-		return -1;
-	hrun_process_set_umask(proc);
 	/* After no_new_privs, through the host procfs opened before the pivot;
 	 * before CREATED so a profile the kernel refuses fails create. Takes
 	 * effect at execve (startContainer hooks, execed by us, get it too). */
@@ -404,8 +408,7 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 		return -1;
 	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_MAPS_WRITTEN, "hrun", NULL, err) < 0)
 		return -1;
-	if (hrun_process_set_attrs(proc, err) < 0 ||
-	    hrun_personality_set(&a->spec->linux_.personality, err) < 0)
+	if (hrun_process_set_attrs(a->spec, err) < 0)
 		return -1;
 	if (a->console_fd >= 0) {
 		_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -429,17 +432,10 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 		return -1;
 	{
 		const int keep[] = { a->sync_fd, a->procfd };
-		if (hrun_process_close_fds(keep, a->procfd >= 0 ? 2 : 1, a->preserve_fds, err) < 0)
+		exe = become_process(proc, keep, a->procfd >= 0 ? 2 : 1, a->preserve_fds, err);
+		if (!exe)
 			return -1;
 	}
-	if (drop_privileges(proc, err) < 0)
-		return -1;
-	if (hrun_process_chdir(proc, err) < 0)
-		return -1;
-	exe = hrun_process_find_exec(proc, err);
-	if (!exe)
-		return -1;
-	hrun_process_set_umask(proc);
 	if (unblock_signals(err) < 0)
 		return -1;
 	if (hrun_process_set_affinity("final", proc->exec_cpu_affinity.final, err) < 0)

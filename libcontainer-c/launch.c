@@ -231,7 +231,6 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 	}
 	if (hrun_host_config_load(l->ctx->host_config, conf, err) < 0)
 		return -1;
-	conf->userns_pool.dir = conf->userns_pool_dir;
 	if (hrun_policy_level(conf, l->ctx->hardening, l->spec, &l->level, err) < 0)
 		return -1;
 	if (hrun_policy_apply(l->spec, l->level, err) < 0)
@@ -297,9 +296,10 @@ static int add_default_userns(struct launch *l, struct hrun_error *err)
  * default user namespace the rootfs and every bind are idmapped too. */
 static int prepare_mount_trees(struct launch *l, struct hrun_error *err)
 {
+	_cleanup_close_ int ns = -1;
+
 	if (l->default_userns) {
-		_cleanup_close_ int ns = hrun_idmap_userns(&l->spec->linux_.uid_mappings,
-							   &l->spec->linux_.gid_mappings, err);
+		ns = hrun_idmap_userns(&l->spec->linux_.uid_mappings, &l->spec->linux_.gid_mappings, err);
 		if (ns < 0)
 			return -1;
 		l->rootfs_tree = hrun_idmap_clone_tree(l->rootfs_fd, "", true, true, ns, err);
@@ -311,7 +311,7 @@ static int prepare_mount_trees(struct launch *l, struct hrun_error *err)
 	l->mount_trees = calloc(l->spec->n_mounts, sizeof(int));
 	if (!l->mount_trees)
 		return hrun_error_errno(err, "calloc");
-	if (hrun_idmap_prepare_mounts(l->spec, l->default_userns, l->mount_trees, err) < 0) {
+	if (hrun_idmap_prepare_mounts(l->spec, ns, l->default_userns, l->mount_trees, err) < 0) {
 		free(l->mount_trees);
 		l->mount_trees = NULL;
 		return -1;

@@ -157,14 +157,8 @@ static int set_io_priority(const struct hrun_io_priority *io, struct hrun_error 
 	return 0;
 }
 
-int hrun_process_set_attrs(const struct hrun_process *proc, struct hrun_error *err)
-{
-	return set_scheduler(&proc->scheduler, err) < 0 || set_io_priority(&proc->io_priority, err) < 0
-		       ? -1
-		       : 0;
-}
 
-int hrun_personality_set(const struct hrun_personality *p, struct hrun_error *err)
+static int set_personality(const struct hrun_personality *p, struct hrun_error *err)
 {
 	static const struct name_value domains[] = {
 		{ "LINUX", PER_LINUX },
@@ -179,6 +173,16 @@ int hrun_personality_set(const struct hrun_personality *p, struct hrun_error *er
 	if (personality(domain) < 0)
 		return hrun_error_errno(err, "linux.personality: %s", p->domain);
 	return 0;
+}
+
+int hrun_process_set_attrs(const struct hrun_spec *spec, struct hrun_error *err)
+{
+	const struct hrun_process *proc = spec->process;
+
+	return set_scheduler(&proc->scheduler, err) < 0 || set_io_priority(&proc->io_priority, err) < 0 ||
+			       set_personality(&spec->linux_.personality, err) < 0
+		       ? -1
+		       : 0;
 }
 
 int hrun_process_set_affinity(const char *which, const char *list, struct hrun_error *err)

@@ -21,11 +21,9 @@ int hrun_process_write_oom_score(int procfd, pid_t pid, const struct hrun_proces
 				 struct hrun_error *err);
 
 /* While still privileged (raising priorities needs CAP_SYS_NICE) and
- * before seccomp: scheduler and ioPriority of the calling process. */
-int hrun_process_set_attrs(const struct hrun_process *proc, struct hrun_error *err);
-
-/* linux.personality, applied to the calling process (kept across exec). */
-int hrun_personality_set(const struct hrun_personality *p, struct hrun_error *err);
+ * before seccomp: the process's scheduler and ioPriority, and
+ * linux.personality, for the calling process (all kept across exec). */
+int hrun_process_set_attrs(const struct hrun_spec *spec, struct hrun_error *err);
 
 /* execCPUAffinity: WHICH is its "initial" or "final" list, or NULL (no
  * change). */
