@@ -343,7 +343,7 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	/* Read-only root only once nothing else needs to be mounted on it. */
 	if (hrun_rootfs_finish(spec, err) < 0)
 		return -1;
-	if (hrun_ns_set_uts(spec, err) < 0)
+	if (hrun_ns_set_uts(spec, err) < 0 || hrun_ns_loopback_up(spec, err) < 0)
 		return -1;
 	/* While still privileged (raising priorities needs CAP_SYS_NICE) and
 	 * before seccomp, which may not allow these calls. */

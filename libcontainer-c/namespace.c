@@ -2,6 +2,9 @@
 #include "namespace.h"
 
 #include <errno.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -180,5 +183,27 @@ int hrun_ns_set_uts(const struct hrun_spec *spec, struct hrun_error *err)
 		return hrun_error_errno(err, "sethostname \"%s\"", spec->hostname);
 	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
 		return hrun_error_errno(err, "setdomainname \"%s\"", spec->domainname);
+	return 0;
+}
+
+int hrun_ns_loopback_up(const struct hrun_spec *spec, struct hrun_error *err)
+{
+	const struct hrun_namespace *net = hrun_spec_find_ns(spec, HRUN_NS_NETWORK);
+	_cleanup_close_ int fd = -1;
+	struct ifreq ifr = { .ifr_name = "lo" };
+
+	/* A joined namespace is someone else's to configure. */
+	if (!net || (net->path && *net->path))
+		return 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return hrun_error_errno(err, "bring up lo: socket");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return hrun_error_errno(err, "bring up lo: get its flags");
+	if (ifr.ifr_flags & IFF_UP)
+		return 0;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		return hrun_error_errno(err, "bring up lo");
 	return 0;
 }

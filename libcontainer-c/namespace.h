@@ -37,4 +37,8 @@ int hrun_ns_write_id_maps(pid_t pid, const struct hrun_idmaps *uids,
 /* Set the UTS names (in the container's own UTS namespace). */
 int hrun_ns_set_uts(const struct hrun_spec *spec, struct hrun_error *err);
 
+/* In a network namespace of the container's own, bring the loopback
+ * interface up, as runc does: localhost works without CAP_NET_ADMIN. */
+int hrun_ns_loopback_up(const struct hrun_spec *spec, struct hrun_error *err);
+
 #endif
