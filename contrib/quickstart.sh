@@ -33,7 +33,7 @@ rm -f "$demo/config.json"
 # The demo's cgroup sits under a dedicated parent, never the caller's.
 tmp=$(mktemp)
 jq '.process.args = ["/probe", "report", "uid", "uid_map", "cap_eff_names", "cap_amb_names",
-	"no_new_privs", "hostname", "pid", "ns_user", "ns_net", "ns_cgroup"]
+	"no_new_privs", "seccomp", "hostname", "pid", "ns_user", "ns_net", "ns_cgroup"]
     | .linux.cgroupsPath = "/hrun-demo/demo"' "$demo/config.json" >"$tmp"
 mv "$tmp" "$demo/config.json"
 
@@ -44,6 +44,12 @@ tmp=$(mktemp)
 jq '.process.args = ["/probe", "write", "/etc/passwd", "owned"]' "$demo/config.json" >"$tmp"
 mv "$tmp" "$demo/config.json"
 "$build/src/hrun" run "$demo/" | sed 's/^/   /'
+echo "== and bpf(2), which hrun's seccomp profile refuses:"
+tmp=$(mktemp)
+jq '.process.args = ["/probe", "syscall", "321", "0", "0", "0"]' "$demo/config.json" >"$tmp"
+mv "$tmp" "$demo/config.json"
+"$build/src/hrun" run "$demo/" | sed 's/^/   /'
 rmdir /sys/fs/cgroup/*/hrun-demo 2>/dev/null || true
 echo "Done: root in the container is uid 100000 on the host, with 11 capabilities,"
-echo "no_new_privs, its own namespaces and a read-only root. Try: $build/src/hrun --help"
+echo "no_new_privs, hrun's seccomp profile (seccomp=2), its own namespaces and a read-only"
+echo "root. Try: $build/src/hrun --help"

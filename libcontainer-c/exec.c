@@ -136,8 +136,9 @@ static void inherit_unset(struct hrun_process *p, struct hrun_process *from)
 
 /* The container's own process, changed by the command line as runc does,
  * or the --process file instead. */
-static int build_process(struct exec *e, struct hrun_error *err)
+static int build_process(struct exec *e, const struct hrun_context *ctx, struct hrun_error *err)
 {
+	struct hrun_host_config conf;
 	const struct hrun_exec_opts *o = e->opts;
 	struct hrun_spec *spec = e->c.spec;
 	struct hrun_process *p;
@@ -187,7 +188,9 @@ static int build_process(struct exec *e, struct hrun_error *err)
 	level = hrun_hardening_from_name(e->c.state.hardening ? e->c.state.hardening : "");
 	if (level >= 0 && hrun_policy_apply(spec, (enum hrun_hardening)level, err) < 0)
 		return -1;
-	return hrun_seccomp_compile(spec, &e->seccomp, err);
+	if (hrun_host_config_load(ctx->host_config, &conf, err) < 0)
+		return -1;
+	return hrun_seccomp_compile(spec, conf.seccomp_cache_dir, &e->seccomp, err);
 }
 
 static int open_container(struct exec *e, const struct hrun_context *ctx, struct hrun_error *err)
@@ -384,7 +387,7 @@ int hrun_container_exec(const struct hrun_context *ctx, const struct hrun_exec_o
 	/* Joining a container whose root is the host's: run sealed. */
 	if (hrun_exe_needs_sealing(e.c.spec) && hrun_exe_reexec_sealed(-1, ctx->argv, err) < 0)
 		goto out;
-	if (build_process(&e, err) < 0 || open_console(&e, err) < 0 || spawn(&e, err) < 0)
+	if (build_process(&e, ctx, err) < 0 || open_console(&e, err) < 0 || spawn(&e, err) < 0)
 		goto out;
 	if (opts->pid_file && hrun_write_pid_file(opts->pid_file, e.pid, err) < 0)
 		goto out;

@@ -10,6 +10,7 @@
 #include "cleanup.h"
 #include "lsm.h"
 #include "mounts.h"
+#include "seccomp-cache.h"
 
 const char *const hrun_default_caps[] = {
 	"CAP_CHOWN",	    "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
@@ -81,6 +82,7 @@ int hrun_host_config_load(const char *path, struct hrun_host_config *conf, struc
 	memset(&conf->userns_pool, 0, sizeof(conf->userns_pool));
 	snprintf(conf->userns_pool_dir, sizeof(conf->userns_pool_dir), "%s", HRUN_USERNS_POOL_DIR);
 	conf->userns_pool.dir = conf->userns_pool_dir;
+	snprintf(conf->seccomp_cache_dir, sizeof(conf->seccomp_cache_dir), "%s", HRUN_SECCOMP_CACHE_DIR);
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : hrun_error_errno(err, "open \"%s\"", path);
@@ -122,6 +124,12 @@ int hrun_host_config_load(const char *path, struct hrun_host_config *conf, struc
 				return hrun_error_plain(err, EINVAL, "%s:%u: userns_pool_dir: expected an absolute path",
 						      path, lineno);
 			snprintf(conf->userns_pool_dir, sizeof(conf->userns_pool_dir), "%s", value);
+		} else if (strcmp(key, "seccomp_cache_dir") == 0) {
+			if ((*value && value[0] != '/') || strlen(value) >= sizeof(conf->seccomp_cache_dir))
+				return hrun_error_plain(err, EINVAL,
+						      "%s:%u: seccomp_cache_dir: expected an absolute path, or nothing to turn the cache off",
+						      path, lineno);
+			snprintf(conf->seccomp_cache_dir, sizeof(conf->seccomp_cache_dir), "%s", value);
 		} else {
 			return hrun_error_plain(err, EINVAL, "%s:%u: unknown key \"%s\"", path, lineno, key);
 		}
@@ -177,6 +185,8 @@ static int strv_fill(struct hrun_strv *v, const char *const *items, size_t n, st
 	return 0;
 }
 
+static bool strv_has(const struct hrun_strv *set, const char *name);
+
 static int fill_defaults(struct hrun_spec *spec, struct hrun_error *err)
 {
 	struct hrun_process *p = spec->process;
@@ -191,6 +201,14 @@ static int fill_defaults(struct hrun_spec *spec, struct hrun_error *err)
 			return -1;
 		c->set = true;
 	}
+	/* After the capabilities: a container that holds CAP_SYS_ADMIN gets
+	 * the variant that lets it mount and make namespaces. */
+	if (!spec->linux_.seccomp.set &&
+	    hrun_seccomp_builtin_profile(p && strv_has(&p->capabilities.bounding, "CAP_SYS_ADMIN")
+						 ? HRUN_SECCOMP_SYS_ADMIN_PROFILE
+						 : HRUN_SECCOMP_DEFAULT_PROFILE,
+					 &spec->linux_.seccomp, err) < 0)
+		return -1;
 	if (!spec->linux_.masked_paths.set &&
 	    strv_fill(&spec->linux_.masked_paths, hrun_default_masked, hrun_default_masked_n, err) < 0)
 		return -1;
@@ -356,6 +374,23 @@ static bool rule_lsm_unconfined(const struct hrun_spec *spec, char *found, size_
 	return true;
 }
 
+/* A profile that allows what it does not list only keeps out the calls its
+ * author knew of: every new kernel syscall gets through. */
+static bool rule_seccomp(const struct hrun_spec *spec, char *found, size_t len)
+{
+	const char *def = spec->linux_.seccomp.default_action;
+
+	if (!spec->linux_.seccomp.set) {
+		snprintf(found, len, "no linux.seccomp");
+		return true;
+	}
+	if (def && (strcmp(def, "SCMP_ACT_ALLOW") == 0 || strcmp(def, "SCMP_ACT_LOG") == 0)) {
+		snprintf(found, len, "linux.seccomp.defaultAction is %s", def);
+		return true;
+	}
+	return false;
+}
+
 static const struct hrun_policy_rule rules[] = {
 	{ "HR-NNP", "high", "5.25", "processes cannot gain privileges (noNewPrivileges)",
 	  "set process.noNewPrivileges to true", rule_no_new_privs },
@@ -371,6 +406,9 @@ static const struct hrun_policy_rule rules[] = {
 	  "use private, slave or their r- forms", rule_shared_propagation },
 	{ "HR-MASKED", "medium", NULL, "sensitive /proc and /sys paths are masked",
 	  "keep hrun's default linux.maskedPaths (or leave the field unset)", rule_masked_paths },
+	{ "HR-SECCOMP", "high", "5.21", "a seccomp profile that denies what it does not list",
+	  "leave linux.seccomp unset (hrun's default profile applies) or use a profile whose defaultAction denies",
+	  rule_seccomp },
 	{ "HR-LSM", "high", "5.1", "the process is not explicitly unconfined by its LSM",
 	  "remove process.apparmorProfile \"unconfined\" (hrun-default applies when loaded) or name a profile",
 	  rule_lsm_unconfined },

@@ -29,6 +29,8 @@ struct hrun_host_config {
 	 * their own get a slice of it (count 0: off). */
 	struct hrun_userns_pool userns_pool;
 	char userns_pool_dir[256];
+	/* Compiled seccomp profiles of configs (empty: no cache). */
+	char seccomp_cache_dir[256];
 };
 
 int hrun_hardening_from_name(const char *name); /* -1 when unknown */

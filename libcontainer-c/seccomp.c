@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "seccomp-cache.h"
 
 struct named {
 	const char *name;
@@ -369,6 +371,133 @@ static size_t count_names(const struct hrun_seccomp *sc)
 	return n;
 }
 
+/* --- the ENOSYS stub ------------------------------------------------------------ */
+
+/* A syscall newer than every syscall the profile names is one its author
+ * could not know about. It gets ENOSYS, whatever the default action says,
+ * so that libc falls back to the older call (clone3 -> clone, openat2 ->
+ * openat, ...) instead of failing with EPERM or being killed. This is a
+ * short program run before libseccomp's: per architecture of the filter,
+ * "nr > highest named nr" returns ENOSYS; anything else goes on to the
+ * filter proper. Only for defaults that deny: an ALLOW, LOG, TRACE or
+ * NOTIFY default already lets the new call reach someone who decides. */
+struct arch_max {
+	uint32_t arch;
+	int max_nr;
+};
+
+static bool default_denies(uint32_t def)
+{
+	if (def == SCMP_ACT_ERRNO(ENOSYS))
+		return false; /* the stub would change nothing */
+	return def == SCMP_ACT_KILL_PROCESS || def == SCMP_ACT_KILL_THREAD || def == SCMP_ACT_TRAP ||
+	       (def & SECCOMP_RET_ACTION_FULL) == SCMP_ACT_ERRNO(0);
+}
+
+static int highest_named(const struct hrun_seccomp *sc, uint32_t arch)
+{
+	int max = -1;
+
+	for (size_t i = 0; i < sc->n_syscalls; i++)
+		for (size_t j = 0; j < sc->syscalls[i].names.n; j++) {
+			int nr = seccomp_syscall_resolve_name_arch(arch, sc->syscalls[i].names.v[j]);
+
+			if (nr > max) /* pseudo-syscalls are negative */
+				max = nr;
+		}
+	return max;
+}
+
+/* The architectures whose syscalls the stub checks: the native one and
+ * those listed. x32 shares x86-64's audit value (its numbers carry bit 30),
+ * so it has no block of its own; x86-64's block passes such numbers on. */
+static size_t stub_arches(const struct hrun_seccomp *sc, struct arch_max *out, size_t cap)
+{
+	size_t n = 0;
+	uint32_t native = seccomp_arch_native();
+
+	for (size_t i = 0; i <= sc->architectures.n && n < cap; i++) {
+		uint32_t arch = native;
+		bool dup = false;
+
+		if (i > 0) {
+			const struct named *a = lookup(arch_table, N(arch_table), sc->architectures.v[i - 1]);
+			if (!a)
+				continue;
+			arch = a->value;
+		}
+		if (arch == SCMP_ARCH_X32)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			dup |= out[k].arch == arch;
+		if (dup)
+			continue;
+		out[n] = (struct arch_max){ .arch = arch, .max_nr = highest_named(sc, arch) };
+		if (out[n].max_nr >= 0)
+			n++;
+	}
+	return n;
+}
+
+#define X32_SYSCALL_BIT 0x40000000u
+
+/* Prepend the stub to OUT's program. */
+static int add_enosys_stub(const struct hrun_seccomp *sc, uint32_t def, struct hrun_seccomp_prog *out,
+			   struct hrun_error *err)
+{
+	struct arch_max arches[N(arch_table) + 1];
+	struct sock_filter stub[5 * (N(arch_table) + 1) + 1];
+	size_t n_arches, len = 0, ret_at, total;
+	struct sock_filter *prog;
+
+	if (!default_denies(def))
+		return 0;
+	n_arches = stub_arches(sc, arches, N(arches));
+	if (n_arches == 0)
+		return 0;
+	/* Each block is 4 instructions (5 on x86-64); one RET ENOSYS follows
+	 * the blocks and the filter proper follows it. */
+	ret_at = 0;
+	for (size_t i = 0; i < n_arches; i++)
+		ret_at += arches[i].arch == SCMP_ARCH_X86_64 ? 5 : 4;
+	for (size_t i = 0; i < n_arches; i++) {
+		bool x86_64 = arches[i].arch == SCMP_ARCH_X86_64;
+		size_t block = x86_64 ? 5 : 4, next = len + block;
+
+		stub[len] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+		len++;
+		/* Another architecture: on to the next block (or past the RET). */
+		stub[len] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arches[i].arch, 0,
+							 (uint8_t)((next == ret_at ? ret_at + 1 : next) - len - 1));
+		len++;
+		stub[len] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+		len++;
+		if (x86_64) {
+			stub[len] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT,
+								 (uint8_t)(ret_at + 1 - len - 1), 0);
+			len++;
+		}
+		stub[len] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (uint32_t)arches[i].max_nr,
+							 (uint8_t)(ret_at - len - 1), (uint8_t)(ret_at + 1 - len - 1));
+		len++;
+	}
+	stub[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+	total = len + out->len;
+	if (total > BPF_MAXINSNS)
+		return hrun_error_plain(err, E2BIG,
+					"linux.seccomp: the filter has %zu instructions, the kernel takes at most %d",
+					total, BPF_MAXINSNS);
+	prog = malloc(total * sizeof(*prog));
+	if (!prog)
+		return hrun_error_errno(err, "malloc");
+	memcpy(prog, stub, len * sizeof(*prog));
+	memcpy(prog + len, out->insns, out->len * sizeof(*prog));
+	free(out->insns);
+	out->insns = prog;
+	out->len = (unsigned short)total;
+	return 0;
+}
+
 static int compile(const struct hrun_seccomp *sc, struct hrun_seccomp_prog *out, struct hrun_error *err)
 {
 	__attribute__((cleanup(ctx_release))) scmp_filter_ctx ctx = NULL;
@@ -395,15 +524,39 @@ static int compile(const struct hrun_seccomp *sc, struct hrun_seccomp_prog *out,
 	for (size_t i = 0; i < sc->n_syscalls; i++)
 		if (add_syscall(ctx, def, &sc->syscalls[i], i, err) < 0)
 			return -1;
-	return export_bpf(ctx, out, err);
+	if (export_bpf(ctx, out, err) < 0)
+		return -1;
+	return add_enosys_stub(sc, def, out, err);
 }
 
-int hrun_seccomp_compile(const struct hrun_spec *spec, struct hrun_seccomp_prog *out, struct hrun_error *err)
+int hrun_seccomp_compile(const struct hrun_spec *spec, const char *cache_dir, struct hrun_seccomp_prog *out,
+			 struct hrun_error *err)
 {
+	_cleanup_free_ char *json = NULL;
+	int rc;
+
 	*out = (struct hrun_seccomp_prog){ 0 };
 	if (!spec->linux_.seccomp.set)
 		return 0;
-	if (compile(&spec->linux_.seccomp, out, err) < 0) {
+	json = hrun_seccomp_to_json(&spec->linux_.seccomp, err);
+	if (!json)
+		return -1;
+	rc = hrun_seccomp_builtin_lookup(json, out, err);
+	if (rc == 0)
+		rc = hrun_seccomp_cache_load(cache_dir, json, out);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (hrun_seccomp_compile_profile(&spec->linux_.seccomp, out, err) < 0)
+		return -1;
+	hrun_seccomp_cache_store(cache_dir, json, out);
+	return 0;
+}
+
+int hrun_seccomp_compile_profile(const struct hrun_seccomp *sc, struct hrun_seccomp_prog *out,
+				 struct hrun_error *err)
+{
+	*out = (struct hrun_seccomp_prog){ 0 };
+	if (compile(sc, out, err) < 0) {
 		hrun_seccomp_prog_free(out);
 		return -1;
 	}

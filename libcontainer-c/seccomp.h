@@ -21,9 +21,15 @@ struct hrun_seccomp_prog {
 /* Compile SPEC's linux.seccomp into OUT (left empty when the config has
  * none). Messages name the JSON path ("linux.seccomp.flags[0]: ...").
  * Syscall names this libseccomp does not know are skipped with a debug
- * line, as runc does. OUT is owned by the caller: hrun_seccomp_prog_free. */
-int hrun_seccomp_compile(const struct hrun_spec *spec, struct hrun_seccomp_prog *out,
+ * line, as runc does. A profile the build precompiled, or one found in
+ * CACHE_DIR (NULL: no cache), is not compiled again; a newly compiled one
+ * is stored there. OUT is owned by the caller: hrun_seccomp_prog_free. */
+int hrun_seccomp_compile(const struct hrun_spec *spec, const char *cache_dir, struct hrun_seccomp_prog *out,
 			 struct hrun_error *err);
+
+/* Compile SC with libseccomp, always (no precompiled filter, no cache). */
+int hrun_seccomp_compile_profile(const struct hrun_seccomp *sc, struct hrun_seccomp_prog *out,
+				 struct hrun_error *err);
 
 void hrun_seccomp_prog_free(struct hrun_seccomp_prog *prog);
 

@@ -819,6 +819,23 @@ struct hrun_spec *hrun_spec_parse(const char *data, size_t len, const char *file
 	return spec;
 }
 
+int hrun_seccomp_parse(const char *data, size_t len, const char *file, struct hrun_seccomp *out,
+		       struct hrun_error *err)
+{
+	_cleanup_json_doc_ struct hrun_json_doc *doc = hrun_json_parse(data, len, file, err);
+	struct hrun_jpath root = HRUN_JPATH_ROOT(file);
+
+	*out = (struct hrun_seccomp){ 0 };
+	if (!doc)
+		return -1;
+	if (parse_struct(&seccomp_d, out, hrun_json_root(doc), &root, err) < 0) {
+		hrun_seccomp_clear(out);
+		return -1;
+	}
+	out->set = true;
+	return 0;
+}
+
 /* --- Free ------------------------------------------------------------------- */
 
 static void free_struct(const struct desc *d, void *obj);
@@ -884,6 +901,12 @@ static void free_struct(const struct desc *d, void *obj)
 {
 	for (size_t i = 0; i < d->n_fields; i++)
 		free_field(&d->fields[i], obj);
+}
+
+void hrun_seccomp_clear(struct hrun_seccomp *sc)
+{
+	free_struct(&seccomp_d, sc);
+	*sc = (struct hrun_seccomp){ 0 };
 }
 
 void hrun_spec_free(struct hrun_spec *spec)
@@ -1042,6 +1065,18 @@ char *hrun_spec_to_json(const struct hrun_spec *spec, struct hrun_error *err)
 		return NULL;
 	}
 	write_struct(&spec_d, spec, g);
+	return hrun_jgen_finish(g, err);
+}
+
+char *hrun_seccomp_to_json(const struct hrun_seccomp *sc, struct hrun_error *err)
+{
+	_cleanup_jgen_ struct hrun_jgen *g = hrun_jgen_new(false);
+
+	if (!g) {
+		oom(err);
+		return NULL;
+	}
+	write_struct(&seccomp_d, sc, g);
 	return hrun_jgen_finish(g, err);
 }
 

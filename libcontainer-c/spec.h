@@ -436,6 +436,16 @@ void hrun_spec_free(struct hrun_spec *spec);
  * the state directory). Returns a malloc'd NUL-terminated string. */
 char *hrun_spec_to_json(const struct hrun_spec *spec, struct hrun_error *err);
 
+/* A linux.seccomp object on its own (a profile file), same rules; OUT is
+ * marked set and released with hrun_seccomp_clear. */
+int hrun_seccomp_parse(const char *data, size_t len, const char *file, struct hrun_seccomp *out,
+		       struct hrun_error *err);
+void hrun_seccomp_clear(struct hrun_seccomp *sc);
+
+/* SC as compact JSON. Fields in a fixed order: two profiles that parse to
+ * the same model give the same text, so it keys the compiled-filter cache. */
+char *hrun_seccomp_to_json(const struct hrun_seccomp *sc, struct hrun_error *err);
+
 /* The RLIMIT_* number for "RLIMIT_NOFILE" and the like; -1 when unknown. */
 int hrun_rlimit_from_name(const char *name);
 

@@ -18,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "seccomp-cache.h"
 #include "seccomp.h"
 #include "spec.h"
 
@@ -56,7 +58,7 @@ static const char *compile(const char *seccomp, struct hrun_seccomp_prog *prog)
 	int r;
 
 	hrun_error_clear(&err);
-	r = hrun_seccomp_compile(spec, prog, &err);
+	r = hrun_seccomp_compile(spec, NULL, prog, &err);
 	hrun_spec_free(spec);
 	if (r < 0) {
 		assert_null(prog->insns);
@@ -97,7 +99,7 @@ static int run_loaded(const char *seccomp, long a0, long a1)
 	int status;
 	pid_t pid;
 
-	if (hrun_seccomp_compile(spec, &prog, &err) < 0)
+	if (hrun_seccomp_compile(spec, NULL, &prog, &err) < 0)
 		fail_msg("compile %s: %s", seccomp, err.msg);
 	call_args[0] = a0;
 	call_args[1] = a1;
@@ -146,7 +148,7 @@ static void test_no_seccomp(void **state)
 
 	(void)state;
 	assert_non_null(spec);
-	assert_int_equal(hrun_seccomp_compile(spec, &prog, &err), 0);
+	assert_int_equal(hrun_seccomp_compile(spec, NULL, &prog, &err), 0);
 	assert_null(prog.insns);
 	assert_int_equal(prog.len, 0);
 	/* Nothing to load: the load is a no-op. */
@@ -468,6 +470,179 @@ static void test_feature_lists(void **state)
 	assert_string_equal(hrun_seccomp_known_flags[3], "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
 }
 
+/* Child: no_new_privs, load PROG, syscall NR with no arguments. Same
+ * result encoding as run_loaded. */
+static int run_prog_nr(const struct hrun_seccomp_prog *prog, long nr)
+{
+	struct hrun_spec *spec = spec_of("{'defaultAction':'SCMP_ACT_ALLOW'}");
+	struct hrun_error err = { 0 };
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		long r;
+
+		signal(SIGSYS, SIG_DFL);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || hrun_seccomp_load(spec, prog, &err) < 0)
+			_exit(250);
+		r = syscall(nr, 0, 0, 0, 0, 0, 0);
+		_exit(r < 0 ? (errno > 0 && errno < 250 ? errno : 251) : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	hrun_spec_free(spec);
+	if (WIFSIGNALED(status))
+		return 1000 + WTERMSIG(status);
+	assert_true(WIFEXITED(status));
+	assert_int_not_equal(WEXITSTATUS(status), 250);
+	return WEXITSTATUS(status);
+}
+
+static int run_nr(const char *seccomp, long nr)
+{
+	struct hrun_seccomp_prog prog = { 0 };
+	int r;
+
+	compiles(seccomp, &prog);
+	r = run_prog_nr(&prog, nr);
+	hrun_seccomp_prog_free(&prog);
+	return r;
+}
+
+/* A syscall above every one the profile names is one its author could
+ * not know: ENOSYS, so libc falls back, whatever the default says. One
+ * below that the profile leaves out gets the default. */
+static void test_enosys_stub(void **state)
+{
+	/* getppid is 110 on x86-64; 400 is above it and below the highest
+	 * syscall this kernel has; getpid (39) is below. */
+	const char eperm[] = "{'defaultAction':'SCMP_ACT_ERRNO','syscalls':[" EXIT_OK
+			     ",{'names':['getppid'],'action':'SCMP_ACT_ALLOW'}]}";
+	const char kill[] = "{'defaultAction':'SCMP_ACT_KILL_PROCESS','syscalls':[" EXIT_OK
+			    ",{'names':['getppid'],'action':'SCMP_ACT_ALLOW'}]}";
+
+	(void)state;
+	assert_int_equal(run_nr(eperm, SYS_getppid), 0);
+	assert_int_equal(run_nr(eperm, SYS_getpid), EPERM);
+	assert_int_equal(run_nr(eperm, 400), ENOSYS);
+	assert_int_equal(run_nr(eperm, SYS_close_range), ENOSYS);
+	assert_int_equal(run_nr(kill, SYS_getpid), 1000 + SIGSYS);
+	assert_int_equal(run_nr(kill, SYS_close_range), ENOSYS);
+	/* An allowing default lets the new call through, stub or not. */
+	assert_int_equal(run_nr("{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['getppid'],'action':'SCMP_ACT_ERRNO'}]}",
+				SYS_getpid),
+			 0);
+}
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	assert_non_null(f);
+	n = getdelim(&buf, &cap, '\0', f);
+	assert_true(n > 0);
+	fclose(f);
+	return buf;
+}
+
+/* The build's precompiled default is exactly what hrun's compiler makes
+ * of seccomp-profiles/default.json today, and it is what a config with
+ * that profile gets. */
+static void test_builtin_default(void **state)
+{
+	struct hrun_error err = { 0 };
+	struct hrun_seccomp sc;
+	struct hrun_seccomp_prog fresh = { 0 }, got = { 0 };
+	char *text = read_text(HRUN_SRCDIR "/seccomp-profiles/default.json");
+	char *json;
+	struct hrun_spec *spec = spec_of("{'defaultAction':'SCMP_ACT_ALLOW'}");
+
+	(void)state;
+	if (hrun_seccomp_parse(text, strlen(text), "default.json", &sc, &err) < 0)
+		fail_msg("%s", err.msg);
+	json = hrun_seccomp_to_json(&sc, &err);
+	assert_non_null(json);
+	assert_int_equal(hrun_seccomp_builtin_lookup(json, &got, &err), 1);
+	assert_int_equal(hrun_seccomp_compile_profile(&sc, &fresh, &err), 0);
+	assert_int_equal(got.len, fresh.len);
+	assert_memory_equal(got.insns, fresh.insns, fresh.len * sizeof(*fresh.insns));
+	hrun_seccomp_prog_free(&got);
+	/* Through the front door, with no cache: the same program. */
+	hrun_seccomp_clear(&spec->linux_.seccomp);
+	spec->linux_.seccomp = sc;
+	assert_int_equal(hrun_seccomp_compile(spec, NULL, &got, &err), 0);
+	assert_memory_equal(got.insns, fresh.insns, fresh.len * sizeof(*fresh.insns));
+	/* What it does: ENOSYS by default, EPERM for the dangerous. */
+	assert_int_equal(run_prog_nr(&got, SYS_getppid), 0);
+	assert_int_equal(run_prog_nr(&got, SYS_clone3), ENOSYS);
+	assert_int_equal(run_prog_nr(&got, SYS_bpf), EPERM);
+	assert_int_equal(run_prog_nr(&got, SYS_keyctl), EPERM);
+	hrun_seccomp_prog_free(&got);
+	hrun_seccomp_prog_free(&fresh);
+	hrun_spec_free(spec);
+	free(json);
+	free(text);
+}
+
+/* A config's own profile is compiled once and then read from the cache;
+ * an entry that is not the runtime's own is never used. */
+static void test_cache(void **state)
+{
+	char dir[] = "/tmp/hrun-test-seccomp-cache.XXXXXX";
+	const char profile[] = "{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['getppid'],'action':'SCMP_ACT_ERRNO','errnoRet':77}]}";
+	struct hrun_spec *spec = spec_of(profile);
+	struct hrun_seccomp_prog a = { 0 }, b = { 0 };
+	struct hrun_error err = { 0 };
+	char *json, *cmd;
+	struct sock_filter allow_all = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	FILE *f;
+	char path[256];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	json = hrun_seccomp_to_json(&spec->linux_.seccomp, &err);
+	assert_int_equal(hrun_seccomp_cache_load(dir, json, &a), 0);
+	assert_int_equal(hrun_seccomp_compile(spec, dir, &a, &err), 0);
+	assert_int_equal(hrun_seccomp_cache_load(dir, json, &b), 1);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.insns, b.insns, a.len * sizeof(*a.insns));
+	hrun_seccomp_prog_free(&b);
+	/* Proof that the entry is what a start uses: make it allow-all (its
+	 * header and text kept) and the next compile gives allow-all. */
+	assert_true(asprintf(&cmd, "ls %s/*.bpf", dir) > 0);
+	f = popen(cmd, "r");
+	assert_non_null(fgets(path, sizeof(path), f));
+	pclose(f);
+	free(cmd);
+	path[strcspn(path, "\n")] = '\0';
+	f = fopen(path, "r+e");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 48 + (long)strlen(json), SEEK_SET), 0);
+	assert_int_equal(fwrite(&allow_all, sizeof(allow_all), 1, f), 1);
+	fclose(f);
+	assert_int_equal(hrun_seccomp_compile(spec, dir, &b, &err), 0);
+	assert_memory_equal(b.insns, &allow_all, sizeof(allow_all));
+	hrun_seccomp_prog_free(&b);
+	/* Writable by others: not trusted, compiled again. */
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(hrun_seccomp_cache_load(dir, json, &b), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+	/* Another profile's text under the same name: not used. */
+	assert_int_equal(hrun_seccomp_cache_load(dir, "{\"defaultAction\":\"SCMP_ACT_KILL\"}", &b), 0);
+	/* A directory others can write: not used. */
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(hrun_seccomp_cache_load(dir, json, &b), 0);
+	assert_true(asprintf(&cmd, "rm -rf %s", dir) > 0);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	hrun_seccomp_prog_free(&a);
+	hrun_spec_free(spec);
+	free(json);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +662,9 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_feature_lists),
+		cmocka_unit_test(test_enosys_stub),
+		cmocka_unit_test(test_builtin_default),
+		cmocka_unit_test(test_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
