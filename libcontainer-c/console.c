@@ -272,8 +272,8 @@ int hrun_console_send(int sock, int master, const char *name, struct hrun_error 
 
 /* Put PATH in ADDR, through /proc/self/fd/N of its directory (opened into
  * *DIRFD) when it does not fit in sun_path. */
-static int console_addr(const char *path, struct sockaddr_un *addr, int *dirfd,
-			struct hrun_error *err)
+static int socket_addr(const char *path, const char *what, struct sockaddr_un *addr, int *dirfd,
+		       struct hrun_error *err)
 {
 	_cleanup_free_ char *dir = NULL;
 	const char *base;
@@ -289,7 +289,7 @@ static int console_addr(const char *path, struct sockaddr_un *addr, int *dirfd,
 		return hrun_error_errno(err, "strdup");
 	slash = strrchr(dir, '/');
 	if (!slash || slash[1] == '\0')
-		return hrun_error_plain(err, EINVAL, "console socket \"%s\": not a socket path", path);
+		return hrun_error_plain(err, EINVAL, "%s \"%s\": not a socket path", what, path);
 	base = path + (slash - dir) + 1;
 	if (slash == dir)
 		slash[1] = '\0';
@@ -297,14 +297,14 @@ static int console_addr(const char *path, struct sockaddr_un *addr, int *dirfd,
 		*slash = '\0';
 	*dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (*dirfd < 0)
-		return hrun_error_errno(err, "open the directory of the console socket \"%s\"", path);
+		return hrun_error_errno(err, "open the directory of the %s \"%s\"", what, path);
 	n = snprintf(addr->sun_path, sizeof(addr->sun_path), "/proc/self/fd/%d/%s", *dirfd, base);
 	if (n < 0 || (size_t)n >= sizeof(addr->sun_path))
-		return hrun_error_set(err, ENAMETOOLONG, "console socket \"%s\"", path);
+		return hrun_error_set(err, ENAMETOOLONG, "%s \"%s\"", what, path);
 	return 0;
 }
 
-int hrun_console_connect(const char *path, struct hrun_error *err)
+int hrun_unix_connect(const char *path, const char *what, struct hrun_error *err)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	_cleanup_close_ int dirfd = -1;
@@ -312,8 +312,8 @@ int hrun_console_connect(const char *path, struct hrun_error *err)
 	int r;
 
 	if (!path || !*path)
-		return hrun_error_plain(err, EINVAL, "console socket: empty path");
-	if (console_addr(path, &addr, &dirfd, err) < 0)
+		return hrun_error_plain(err, EINVAL, "%s: empty path", what);
+	if (socket_addr(path, what, &addr, &dirfd, err) < 0)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -322,8 +322,13 @@ int hrun_console_connect(const char *path, struct hrun_error *err)
 		r = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
-		return hrun_error_errno(err, "connect to the console socket \"%s\"", path);
+		return hrun_error_errno(err, "connect to the %s \"%s\"", what, path);
 	return hrun_steal_fd(&fd);
+}
+
+int hrun_console_connect(const char *path, struct hrun_error *err)
+{
+	return hrun_unix_connect(path, "console socket", err);
 }
 
 static void close_all(int *fds, size_t n)

@@ -115,15 +115,9 @@ void hrun_container_close(struct hrun_container *c)
 	c->root = NULL;
 }
 
-char *hrun_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
-		      const struct hrun_map *annotations, bool pretty, struct hrun_error *err)
+void hrun_state_gen(struct hrun_jgen *g, const char *id, const char *status, pid_t pid, const char *bundle,
+		    const struct hrun_map *annotations)
 {
-	_cleanup_jgen_ struct hrun_jgen *g = hrun_jgen_new(pretty);
-
-	if (!g) {
-		hrun_error_errno(err, "allocate json generator");
-		return NULL;
-	}
 	hrun_jgen_map_open(g);
 	hrun_jgen_key(g, "ociVersion");
 	hrun_jgen_string(g, HRUN_OCI_VERSION);
@@ -145,6 +139,18 @@ char *hrun_state_json(const char *id, const char *status, pid_t pid, const char 
 		hrun_jgen_map_close(g);
 	}
 	hrun_jgen_map_close(g);
+}
+
+char *hrun_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
+		      const struct hrun_map *annotations, bool pretty, struct hrun_error *err)
+{
+	_cleanup_jgen_ struct hrun_jgen *g = hrun_jgen_new(pretty);
+
+	if (!g) {
+		hrun_error_errno(err, "allocate json generator");
+		return NULL;
+	}
+	hrun_state_gen(g, id, status, pid, bundle, annotations);
 	return hrun_jgen_finish(g, err);
 }
 

@@ -48,6 +48,12 @@ char *hrun_container_state_json(const struct hrun_container *c, bool pretty, str
 char *hrun_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
 		      const struct hrun_map *annotations, bool pretty, struct hrun_error *err);
 
+/* The same object written into G (as a value: after a key, in an array
+ * or alone), for documents that embed the state. */
+struct hrun_jgen;
+void hrun_state_gen(struct hrun_jgen *g, const char *id, const char *status, pid_t pid, const char *bundle,
+		    const struct hrun_map *annotations);
+
 /* A pidfd for the container's init, checked against pid reuse. */
 int hrun_container_pidfd(const struct hrun_container *c, struct hrun_error *err);
 

@@ -23,6 +23,7 @@
 #include "safepath.h"
 #include "sealed-exe.h"
 #include "seccomp.h"
+#include "seccomp-notify.h"
 #include "sync.h"
 #include "syscalls.h"
 
@@ -299,6 +300,29 @@ fail:
 	_exit(1);
 }
 
+/* As for create: the exec'd process sends its notifying filter's
+ * listener once loaded; the agent gets it, with the container's state,
+ * before the process may exec. */
+static int pass_seccomp_listener(struct exec *e, struct hrun_error *err)
+{
+	_cleanup_close_ int listener = -1;
+	struct hrun_seccomp_agent_msg m = {
+		.pid = e->pid,
+		.id = e->c.state.id,
+		.status = hrun_status_name(e->c.status),
+		.init_pid = e->c.state.pid,
+		.bundle = e->c.state.bundle,
+		.annotations = &e->c.spec->annotations,
+	};
+
+	if (!hrun_seccomp_has_listener(&e->seccomp))
+		return 0;
+	listener = hrun_sync_expect_fd(e->sync_fd, HRUN_SYNC_SECCOMP_LISTENER, "exec'd process", err);
+	if (listener < 0)
+		return -1;
+	return hrun_seccomp_notify_agent(&e->c.spec->linux_.seccomp, listener, &m, err);
+}
+
 static int spawn(struct exec *e, struct hrun_error *err)
 {
 	struct clone_args args = { .exit_signal = SIGCHLD };
@@ -335,6 +359,8 @@ static int spawn(struct exec *e, struct hrun_error *err)
 			return -1;
 	}
 	if (hrun_sync_send_pid(e->sync_fd, HRUN_SYNC_MAPS_WRITTEN, e->pid, err) < 0)
+		return -1;
+	if (pass_seccomp_listener(e, err) < 0)
 		return -1;
 	/* The socket closes on exec; an error record means setup failed. */
 	if (hrun_sync_wait_close(e->sync_fd, err) <= 0)

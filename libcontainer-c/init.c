@@ -270,6 +270,21 @@ static bool no_new_privs(const struct hrun_process *proc)
 	return proc->no_new_privileges.set && proc->no_new_privileges.v;
 }
 
+/* Load the filter. A notifying one's listener goes to hrun at once (it
+ * passes it on to the agent) and we keep no copy: a container holding its
+ * own listener could answer its own notifications. */
+static int load_seccomp(const struct hrun_spec *spec, const struct hrun_seccomp_prog *prog, int sync_fd,
+			struct hrun_error *err)
+{
+	_cleanup_close_ int listener = -1;
+
+	if (hrun_seccomp_load(spec, prog, &listener, err) < 0)
+		return -1;
+	if (listener < 0)
+		return 0;
+	return hrun_sync_send_fd(sync_fd, HRUN_SYNC_SECCOMP_LISTENER, listener, err);
+}
+
 static int unblock_signals(struct hrun_error *err)
 {
 	sigset_t none;
@@ -350,7 +365,7 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	if (hrun_process_set_attrs(spec, err) < 0)
 		return -1;
 	/* Without no_new_privs a filter needs CAP_SYS_ADMIN: load it before the privileges go (as runc). */
-	if (!no_new_privs(proc) && hrun_seccomp_load(spec, a->seccomp, err) < 0)
+	if (!no_new_privs(proc) && load_seccomp(spec, a->seccomp, a->sync_fd, err) < 0)
 		return -1;
 	{
 		const int keep[] = { a->sync_fd, a->fifo_fd, procfd };
@@ -362,6 +377,12 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	 * before CREATED so a profile the kernel refuses fails create. Takes
 	 * effect at execve (startContainer hooks, execed by us, get it too). */
 	if (hrun_apparmor_exec_profile(procfd, proc->apparmor_profile, err) < 0)
+		return -1;
+	/* A notifying filter's listener must reach the agent before create
+	 * returns, so that filter is loaded now, as runc does: the exec FIFO
+	 * wait, the startContainer hooks and the last steps run under it. */
+	if (no_new_privs(proc) && hrun_seccomp_has_listener(a->seccomp) &&
+	    load_seccomp(spec, a->seccomp, a->sync_fd, err) < 0)
 		return -1;
 	if (hrun_sync_send(a->sync_fd, HRUN_SYNC_CREATED, err) < 0)
 		return -1;
@@ -377,7 +398,8 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	if (hrun_process_set_affinity("final", proc->exec_cpu_affinity.final, err) < 0)
 		return -1;
 	/* Seccomp last: the FIFO wait and startContainer hooks need syscalls the profile may block. */
-	if (no_new_privs(proc) && hrun_seccomp_load(spec, a->seccomp, err) < 0)
+	if (no_new_privs(proc) && !hrun_seccomp_has_listener(a->seccomp) &&
+	    load_seccomp(spec, a->seccomp, a->sync_fd, err) < 0)
 		return -1;
 	return hrun_process_exec(proc, exe, err);
 }
@@ -428,7 +450,7 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 			return -1;
 	}
 	/* As in init_container: early without no_new_privs, else last. */
-	if (!no_new_privs(proc) && hrun_seccomp_load(a->spec, a->seccomp, err) < 0)
+	if (!no_new_privs(proc) && load_seccomp(a->spec, a->seccomp, a->sync_fd, err) < 0)
 		return -1;
 	{
 		const int keep[] = { a->sync_fd, a->procfd };
@@ -448,7 +470,7 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 		if (hrun_apparmor_exec_profile(a->procfd, proc->apparmor_profile, err) < 0)
 			return -1;
 	}
-	if (no_new_privs(proc) && hrun_seccomp_load(a->spec, a->seccomp, err) < 0)
+	if (no_new_privs(proc) && load_seccomp(a->spec, a->seccomp, a->sync_fd, err) < 0)
 		return -1;
 	return hrun_process_exec(proc, exe, err);
 }

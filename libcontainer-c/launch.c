@@ -36,6 +36,7 @@
 #include "safepath.h"
 #include "sealed-exe.h"
 #include "seccomp.h"
+#include "seccomp-notify.h"
 #include "spec.h"
 #include "state.h"
 #include "sync.h"
@@ -652,6 +653,29 @@ static int run_create_hooks(struct launch *l, struct hrun_error *err)
 	return hrun_sync_send(l->sync_fd, HRUN_SYNC_HOOKS_DONE, err);
 }
 
+/* A notifying filter: init sends its listener once the filter is loaded,
+ * before CREATED; the agent must have it before create returns. Failing
+ * to reach the agent fails the create (release kills init). */
+static int pass_seccomp_listener(struct launch *l, struct hrun_error *err)
+{
+	_cleanup_close_ int listener = -1;
+	struct hrun_seccomp_agent_msg m = {
+		.pid = l->pid,
+		.id = l->id,
+		.status = "creating",
+		.init_pid = l->pid,
+		.bundle = l->bundle,
+		.annotations = &l->spec->annotations,
+	};
+
+	if (!hrun_seccomp_has_listener(&l->seccomp))
+		return 0;
+	listener = hrun_sync_expect_fd(l->sync_fd, HRUN_SYNC_SECCOMP_LISTENER, "container init", err);
+	if (listener < 0)
+		return -1;
+	return hrun_seccomp_notify_agent(&l->spec->linux_.seccomp, listener, &m, err);
+}
+
 /* Init has done its setup and waits on the exec FIFO. */
 static int await_created(struct launch *l, struct hrun_error *err)
 {
@@ -790,7 +814,7 @@ static int create(struct launch *l, struct hrun_error *err)
 			       hrun_state_write_config(l->state_fd, l->spec, err) < 0 ||
 			       make_cgroup(l, err) < 0 || spawn_init(l, err) < 0 ||
 			       set_up_init(l, err) < 0 || run_create_hooks(l, err) < 0 ||
-			       await_created(l, err) < 0
+			       pass_seccomp_listener(l, err) < 0 || await_created(l, err) < 0
 		       ? -1
 		       : 0;
 }

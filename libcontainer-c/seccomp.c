@@ -52,12 +52,12 @@ const char *const hrun_seccomp_archs[] = { ARCHES(ARCH_NAME) NULL };
 
 /* SCMP_ACT_KILL is the historical name of KILL_THREAD. ERRNO and TRACE
  * carry errnoRet (default EPERM, as runc has it) in their low 16 bits.
- * SCMP_ACT_NOTIFY is refused: there is no listener yet. */
+ * NOTIFY hands the call to the agent at listenerPath (seccomp-notify.h). */
 #define ACTIONS(X)                                                                   \
 	X(KILL, SCMP_ACT_KILL_THREAD) X(KILL_PROCESS, SCMP_ACT_KILL_PROCESS)          \
 	X(KILL_THREAD, SCMP_ACT_KILL_THREAD) X(TRAP, SCMP_ACT_TRAP)                   \
 	X(ERRNO, SCMP_ACT_ERRNO(0)) X(TRACE, SCMP_ACT_TRACE(0)) X(ALLOW, SCMP_ACT_ALLOW) \
-	X(LOG, SCMP_ACT_LOG)
+	X(LOG, SCMP_ACT_LOG) X(NOTIFY, SCMP_ACT_NOTIFY)
 #define ACTION_ENTRY(n, v) { "SCMP_ACT_" #n, v },
 #define ACTION_NAME(n, v) "SCMP_ACT_" #n,
 
@@ -74,8 +74,16 @@ const char *const hrun_seccomp_operators[] = { "SCMP_CMP_NE", "SCMP_CMP_LT", "SC
 					       "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
 					       "SCMP_CMP_MASKED_EQ", NULL };
 
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+#define SECCOMP_FILTER_FLAG_TSYNC_ESRCH (1UL << 4)
+#endif
+
 /* The kernel flag each runtime-spec flag stands for, and the libseccomp
- * attribute that checks the kernel has it (0: none). */
+ * attribute that checks the kernel has it (_SCMP_FLTATR_MIN: none in the
+ * libseccomp releases we build with; the kernel is asked directly). */
 static const struct flag {
 	const char *name;
 	unsigned int kernel;
@@ -84,9 +92,8 @@ static const struct flag {
 	{ "SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC, SCMP_FLTATR_CTL_TSYNC },
 	{ "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG, SCMP_FLTATR_CTL_LOG },
 	{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW, SCMP_FLTATR_CTL_SSB },
-	/* Only means something with a notify listener (the kernel refuses
-	 * it without one), and there is none yet. */
-	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 0, _SCMP_FLTATR_MIN },
+	/* Only means something with a notify listener (see listener_flags). */
+	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, _SCMP_FLTATR_MIN },
 };
 const char *const hrun_seccomp_known_flags[] = { "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
 						 "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
@@ -128,8 +135,6 @@ static void ctx_release(scmp_filter_ctx *ctx)
 		seccomp_release(*ctx);
 }
 
-#define NOTIFY_UNSUPPORTED "seccomp notify is not supported yet"
-
 /* The libseccomp action for ACTION with its optional errnoRet. PATH names
  * the JSON object in messages. */
 static int resolve_action(const char *action, const struct hrun_opt_u64 *errno_ret, const char *path,
@@ -138,8 +143,6 @@ static int resolve_action(const char *action, const struct hrun_opt_u64 *errno_r
 	const struct named *a = lookup(action_table, N(action_table), action);
 	uint64_t data = EPERM;
 
-	if (strcmp(action, "SCMP_ACT_NOTIFY") == 0)
-		return hrun_error_plain(err, ENOTSUP, "%s: SCMP_ACT_NOTIFY: " NOTIFY_UNSUPPORTED, path);
 	if (!a)
 		return hrun_error_plain(err, EINVAL, "%s: unknown action \"%s\"", path, action);
 	*out = a->value;
@@ -176,9 +179,17 @@ static int add_arches(scmp_filter_ctx ctx, const struct hrun_seccomp *sc, struct
 	return 0;
 }
 
+/* Whether the kernel takes FLAGS: with no filter given, a kernel that
+ * knows every flag (and their combination) fails on the missing program
+ * with EFAULT, one that does not with EINVAL. Nothing is loaded. */
+static bool kernel_takes(unsigned int flags)
+{
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, NULL) < 0 && errno == EFAULT;
+}
+
 /* Flags are passed to seccomp(2) by the load; setting the matching
- * libseccomp attribute here checks, before any clone, that the kernel
- * supports them. */
+ * libseccomp attribute (or asking the kernel) here checks, before any
+ * clone, that the kernel supports them. */
 static int add_flags(scmp_filter_ctx ctx, const struct hrun_seccomp *sc, unsigned int *kflags,
 		     struct hrun_error *err)
 {
@@ -190,11 +201,10 @@ static int add_flags(scmp_filter_ctx ctx, const struct hrun_seccomp *sc, unsigne
 		if (!f)
 			return hrun_error_plain(err, EINVAL, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i,
 						name);
-		if (!f->kernel)
-			return hrun_error_plain(err, ENOTSUP,
-						"linux.seccomp.flags[%zu]: %s applies to the notify listener: " NOTIFY_UNSUPPORTED,
-						i, name);
-		rc = seccomp_attr_set(ctx, f->attr, 1);
+		if (f->attr == _SCMP_FLTATR_MIN)
+			rc = kernel_takes(f->kernel | SECCOMP_FILTER_FLAG_NEW_LISTENER) ? 0 : -ENOTSUP;
+		else
+			rc = seccomp_attr_set(ctx, f->attr, 1);
 		if (rc < 0)
 			return hrun_error_set(err, -rc, "linux.seccomp.flags[%zu]: %s not supported by this kernel or libseccomp %s",
 					      i, name, hrun_seccomp_libseccomp_version());
@@ -498,13 +508,43 @@ static int add_enosys_stub(const struct hrun_seccomp *sc, uint32_t def, struct h
 	return 0;
 }
 
+static bool uses_notify(const struct hrun_seccomp *sc)
+{
+	for (size_t i = 0; i < sc->n_syscalls; i++)
+		if (sc->syscalls[i].action && strcmp(sc->syscalls[i].action, "SCMP_ACT_NOTIFY") == 0)
+			return true;
+	return false;
+}
+
+/* A profile with a NOTIFY rule is loaded with NEW_LISTENER: the load
+ * returns the listener fd, which goes to the agent at listenerPath. Its
+ * return value being the fd, TSYNC can only report a failure with
+ * TSYNC_ESRCH. Without a NOTIFY rule WAIT_KILLABLE_RECV has nothing to
+ * apply to and the kernel would refuse it: dropped, as libseccomp does. */
+static int listener_flags(const struct hrun_seccomp *sc, unsigned int *kflags, struct hrun_error *err)
+{
+	if (!uses_notify(sc)) {
+		if (*kflags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+			hrun_debug("seccomp: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ignored: no SCMP_ACT_NOTIFY rule");
+		*kflags &= ~(unsigned int)SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+		return 0;
+	}
+	/* Validation says so too; the listener fd must have somewhere to go. */
+	if (!sc->listener_path || !*sc->listener_path)
+		return hrun_error_plain(err, EINVAL, "linux.seccomp: SCMP_ACT_NOTIFY requires linux.seccomp.listenerPath");
+	*kflags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+	if (*kflags & SECCOMP_FILTER_FLAG_TSYNC)
+		*kflags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+	if (!kernel_takes(*kflags))
+		return hrun_error_plain(err, ENOTSUP, "linux.seccomp: this kernel cannot load a notifying filter with these flags");
+	return 0;
+}
+
 static int compile(const struct hrun_seccomp *sc, struct hrun_seccomp_prog *out, struct hrun_error *err)
 {
 	__attribute__((cleanup(ctx_release))) scmp_filter_ctx ctx = NULL;
 	uint32_t def;
 
-	if (sc->listener_path)
-		return hrun_error_plain(err, ENOTSUP, "linux.seccomp.listenerPath: " NOTIFY_UNSUPPORTED);
 	if (!sc->default_action)
 		return hrun_error_plain(err, EINVAL, "linux.seccomp.defaultAction: required");
 	if (resolve_action(sc->default_action, &sc->default_errno_ret, "linux.seccomp.defaultAction", &def,
@@ -514,7 +554,8 @@ static int compile(const struct hrun_seccomp *sc, struct hrun_seccomp_prog *out,
 	if (!ctx)
 		return hrun_error_plain(err, EINVAL, "linux.seccomp.defaultAction: libseccomp refused %s",
 					sc->default_action);
-	if (add_arches(ctx, sc, err) < 0 || add_flags(ctx, sc, &out->flags, err) < 0)
+	if (add_arches(ctx, sc, err) < 0 || add_flags(ctx, sc, &out->flags, err) < 0 ||
+	    listener_flags(sc, &out->flags, err) < 0)
 		return -1;
 	/* A binary tree beats a linear scan for long profiles. runc's
 	 * threshold, counted in names as runc counts them: libseccomp <= 2.5.4
@@ -571,12 +612,13 @@ void hrun_seccomp_prog_free(struct hrun_seccomp_prog *prog)
 
 /* --- loading ------------------------------------------------------------------ */
 
-int hrun_seccomp_load(const struct hrun_spec *spec, const struct hrun_seccomp_prog *prog,
+int hrun_seccomp_load(const struct hrun_spec *spec, const struct hrun_seccomp_prog *prog, int *listener,
 		      struct hrun_error *err)
 {
 	struct sock_fprog fprog;
 	long rc;
 
+	*listener = -1;
 	if (!spec->linux_.seccomp.set)
 		return 0;
 	if (!prog || !prog->insns)
@@ -585,10 +627,20 @@ int hrun_seccomp_load(const struct hrun_spec *spec, const struct hrun_seccomp_pr
 	rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, prog->flags, &fprog);
 	if (rc < 0)
 		return hrun_error_errno(err, "load the seccomp filter");
+	/* The kernel makes the listener O_CLOEXEC. */
+	if (hrun_seccomp_has_listener(prog)) {
+		*listener = (int)rc;
+		return 0;
+	}
 	/* With TSYNC, a positive value is a thread that could not follow. */
 	if (rc > 0)
 		return hrun_error_plain(err, EBUSY, "load the seccomp filter: thread %ld could not be synchronised", rc);
 	return 0;
+}
+
+bool hrun_seccomp_has_listener(const struct hrun_seccomp_prog *prog)
+{
+	return prog && prog->insns && (prog->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER);
 }
 
 bool hrun_seccomp_flag_supported(const char *name)
@@ -596,8 +648,10 @@ bool hrun_seccomp_flag_supported(const char *name)
 	__attribute__((cleanup(ctx_release))) scmp_filter_ctx ctx = NULL;
 	const struct flag *f = lookup_flag(name);
 
-	if (!f || !f->kernel)
+	if (!f)
 		return false;
+	if (f->attr == _SCMP_FLTATR_MIN)
+		return kernel_takes(f->kernel | SECCOMP_FILTER_FLAG_NEW_LISTENER);
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
 	return ctx && seccomp_attr_set(ctx, f->attr, 1) == 0;
 }

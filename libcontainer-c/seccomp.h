@@ -36,9 +36,14 @@ void hrun_seccomp_prog_free(struct hrun_seccomp_prog *prog);
 /* In the container's process: load PROG with seccomp(SECCOMP_SET_MODE_FILTER).
  * Without no_new_privs the caller needs CAP_SYS_ADMIN in its user namespace.
  * A spec with linux.seccomp and no compiled PROG is an error: the
- * container never runs without the filter it asked for. */
-int hrun_seccomp_load(const struct hrun_spec *spec, const struct hrun_seccomp_prog *prog,
+ * container never runs without the filter it asked for. *LISTENER gets
+ * the notify listener fd (O_CLOEXEC) when PROG has one, else -1. */
+int hrun_seccomp_load(const struct hrun_spec *spec, const struct hrun_seccomp_prog *prog, int *listener,
 		      struct hrun_error *err);
+
+/* PROG has an SCMP_ACT_NOTIFY rule: its load makes a listener fd that
+ * goes to the agent at linux.seccomp.listenerPath. */
+bool hrun_seccomp_has_listener(const struct hrun_seccomp_prog *prog);
 
 /* For `hrun features`: NULL-terminated lists of what hrun_seccomp_compile
  * accepts with this libseccomp. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 static const char *step_name(uint32_t step)
 {
@@ -20,6 +21,8 @@ static const char *step_name(uint32_t step)
 		return "error";
 	case HRUN_SYNC_INIT_PID:
 		return "init-pid";
+	case HRUN_SYNC_SECCOMP_LISTENER:
+		return "seccomp-listener";
 	}
 	return "unknown";
 }
@@ -67,6 +70,99 @@ bool hrun_sync_send_error(int fd, const struct hrun_error *failure)
 	msg.err = *failure;
 	msg.err.msg[sizeof(msg.err.msg) - 1] = '\0';
 	return send_msg(fd, &msg, &ignored) == 0;
+}
+
+int hrun_sync_send_fd(int fd, enum hrun_sync_step step, int passfd, struct hrun_error *err)
+{
+	struct hrun_sync_msg rec = { .step = step };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = &rec, .iov_len = sizeof(rec) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+	do
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return hrun_error_errno(err, "send sync step \"%s\"", step_name(step));
+	if ((size_t)n != sizeof(rec))
+		return hrun_error_set(err, 0, "send sync step \"%s\": short write", step_name(step));
+	return 0;
+}
+
+/* The fds a received record carried: at most MAX kept in FDS, the count
+ * of all of them returned (those past MAX are closed). */
+static size_t take_fds(struct msghdr *msg, int *fds, size_t max)
+{
+	size_t n = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++, n++) {
+			int one;
+
+			memcpy(&one, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (n < max)
+				fds[n] = one;
+			else
+				close(one);
+		}
+	}
+	return n;
+}
+
+int hrun_sync_expect_fd(int fd, enum hrun_sync_step step, const char *peer, struct hrun_error *err)
+{
+	struct hrun_sync_msg rec;
+	/* Room for a few: fds beyond it would be dropped unseen (MSG_CTRUNC). */
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = &rec, .iov_len = sizeof(rec) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	int fds[4];
+	size_t nfds;
+	ssize_t n;
+
+	do
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return hrun_error_errno(err, "receive sync step \"%s\"", step_name(step));
+	nfds = take_fds(&msg, fds, 4);
+	if (nfds != 1 || (msg.msg_flags & MSG_CTRUNC) || (size_t)n != sizeof(rec) || rec.step != step) {
+		for (size_t i = 0; i < nfds && i < 4; i++)
+			close(fds[i]);
+		if (n == 0)
+			return hrun_error_set(err, 0, "%s exited before step \"%s\"", peer, step_name(step));
+		if ((size_t)n != sizeof(rec))
+			return hrun_error_set(err, 0, "receive sync step: truncated record");
+		rec.err.msg[sizeof(rec.err.msg) - 1] = '\0';
+		if (rec.step == HRUN_SYNC_ERROR) {
+			*err = rec.err;
+			return -1;
+		}
+		if (rec.step != step)
+			return hrun_error_set(err, 0, "sync protocol: expected \"%s\" from %s, got \"%s\"",
+					      step_name(step), peer, step_name(rec.step));
+		return hrun_error_set(err, 0, "sync protocol: step \"%s\" from %s carried %zu fds, expected one",
+				      step_name(step), peer, nfds);
+	}
+	return fds[0];
 }
 
 /* Returns 1 with MSG filled, 0 on end of stream, -1 on error. */

@@ -24,6 +24,9 @@ enum hrun_sync_step {
 	HRUN_SYNC_ERROR,
 	/* helper -> parent: pid of the init it cloned (namespace joining) */
 	HRUN_SYNC_INIT_PID,
+	/* init or exec'd process -> parent: the seccomp filter is loaded;
+	 * the record carries its notify listener fd (SCM_RIGHTS) */
+	HRUN_SYNC_SECCOMP_LISTENER,
 };
 
 struct hrun_sync_msg {
@@ -38,6 +41,14 @@ int hrun_sync_pair(int fds[2], struct hrun_error *err);
 int hrun_sync_send(int fd, enum hrun_sync_step step, struct hrun_error *err);
 /* STEP carrying a pid (INIT_PID; MAPS_WRITTEN tells init its host pid). */
 int hrun_sync_send_pid(int fd, enum hrun_sync_step step, pid_t pid, struct hrun_error *err);
+
+/* STEP carrying one fd, passed with SCM_RIGHTS; the sender keeps its copy. */
+int hrun_sync_send_fd(int fd, enum hrun_sync_step step, int passfd, struct hrun_error *err);
+
+/* Wait for STEP carrying exactly one fd, returned (O_CLOEXEC). As
+ * hrun_sync_expect otherwise; a record with no fd or several is a
+ * protocol error, and every fd it carried is closed. */
+int hrun_sync_expect_fd(int fd, enum hrun_sync_step step, const char *peer, struct hrun_error *err);
 
 /* Tell the other side why we failed. Best effort: the caller is failing;
  * false when nobody received it. */

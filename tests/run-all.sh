@@ -77,7 +77,7 @@ build_hrun() {
 	(cd "$top" && ./autogen.sh) &&
 		(cd "$build" && "$top/configure" --enable-werror) &&
 		make -C "$build" -j"$(nproc)" &&
-		make -C "$build" -j"$(nproc)" tests/fixtures/probe tests/fixtures/recvtty
+		make -C "$build" -j"$(nproc)" tests/fixtures/probe tests/fixtures/recvtty tests/fixtures/seccomp-agent
 }
 one_check build build_hrun
 [ "$failed" -eq 0 ] || summary
@@ -110,6 +110,7 @@ echo "== integration"
 export HRUN="$build/src/hrun"
 export HRUN_TEST_ROOTFS="$build/fixtures/rootfs"
 export HRUN_TEST_RECVTTY="$build/tests/fixtures/recvtty"
+export HRUN_TEST_SECCOMP_AGENT="$build/tests/fixtures/seccomp-agent"
 export HRUN_TEST_CGROUP_PARENT=/hrun-test
 timeout 1800 bats --tap "$top/tests/integration" >"$logs/integration.tap" 2>&1
 count_tap "$logs/integration.tap"

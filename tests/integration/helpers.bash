@@ -166,6 +166,13 @@ require_apparmor() {
 		skip "needs AppArmor's securityfs interface at /sys/kernel/security/apparmor"
 }
 
+# The seccomp agent fixture (tests/fixtures/seccomp-agent), built with the
+# probe by tests/run-all.sh and tests/vm/run.sh.
+require_seccomp_agent() {
+	[ -x "${HRUN_TEST_SECCOMP_AGENT:-}" ] ||
+		skip "HRUN_TEST_SECCOMP_AGENT is not set to the seccomp-agent fixture (tests/run-all.sh sets it)"
+}
+
 # --- containers that outlive the command ------------------------------------
 
 # create and run -d leave the container with hrun's stdio: bats' `run`
