@@ -81,6 +81,7 @@ int hrun_host_config_load(const char *path, struct hrun_host_config *conf, struc
 	memset(&conf->userns_pool, 0, sizeof(conf->userns_pool));
 	snprintf(conf->userns_pool_dir, sizeof(conf->userns_pool_dir), "%s", HRUN_USERNS_POOL_DIR);
 	conf->userns_pool.dir = conf->userns_pool_dir;
+	conf->landlock_policy[0] = '\0';
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : hrun_error_errno(err, "open \"%s\"", path);
@@ -122,6 +123,11 @@ int hrun_host_config_load(const char *path, struct hrun_host_config *conf, struc
 				return hrun_error_plain(err, EINVAL, "%s:%u: userns_pool_dir: expected an absolute path",
 						      path, lineno);
 			snprintf(conf->userns_pool_dir, sizeof(conf->userns_pool_dir), "%s", value);
+		} else if (strcmp(key, "landlock_policy") == 0) {
+			if (value[0] != '/' || strlen(value) >= sizeof(conf->landlock_policy))
+				return hrun_error_plain(err, EINVAL, "%s:%u: landlock_policy: expected an absolute path",
+						      path, lineno);
+			snprintf(conf->landlock_policy, sizeof(conf->landlock_policy), "%s", value);
 		} else {
 			return hrun_error_plain(err, EINVAL, "%s:%u: unknown key \"%s\"", path, lineno, key);
 		}

@@ -29,6 +29,9 @@ struct hrun_host_config {
 	 * their own get a slice of it (count 0: off). */
 	struct hrun_userns_pool userns_pool;
 	char userns_pool_dir[256];
+	/* landlock_policy = PATH: a Landlock policy file every container's
+	 * processes are confined by, as a layer of its own ("": none). */
+	char landlock_policy[256];
 };
 
 int hrun_hardening_from_name(const char *name); /* -1 when unknown */
