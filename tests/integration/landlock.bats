@@ -228,18 +228,39 @@ RUNS='"/bin", "/probe"'
 	refused "landlock_policy: expected an absolute path"
 }
 
-@test "landlock: without the ABI a policy needs, it is refused unless bestEffort" {
-	[ "${ABI:-0}" -lt 4 ] || skip "this kernel has Landlock ABI $ABI, which enforces every key (the VM lane's 6.1 has ABI 2)"
+# bats test_tags=vm
+@test "landlock: TCP keys without ABI 4 are refused unless bestEffort" {
+	[ "${ABI:-0}" -ge 1 ] || skip "needs Landlock"
+	[ "$ABI" -lt 4 ] || skip "this kernel has Landlock ABI $ABI, which enforces TCP keys (the VM lane's 6.1 has ABI 2)"
 	annotate '{"tcpConnect": [443]}'
 	set_args /probe
 	run hrun --host-config "$CONF" run -b "$BUNDLE" "$ID"
-	refused "cannot restrict tcpBind/tcpConnect"
+	refused "Landlock ABI $ABI cannot restrict tcpBind/tcpConnect (needs ABI 4)"
 	annotate '{"tcpConnect": [443], "bestEffort": true}'
+	set_args /probe tcp connect 444
 	run hrun --host-config "$CONF" run -b "$BUNDLE" "$ID"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"not restricted (bestEffort)"* ]]
+	[[ "$output" == *"tcpBind/tcpConnect (needs ABI 4) not restricted (bestEffort)"* ]]
+	[ "$(probe_value result)" = ERR:ENETUNREACH ]
 }
 
+# bats test_tags=vm
+@test "landlock: a filesystem policy without ABI 3 is refused unless bestEffort, which still denies writes" {
+	[ "${ABI:-0}" -ge 1 ] || skip "needs Landlock"
+	[ "$ABI" -lt 3 ] || skip "this kernel has Landlock ABI $ABI, which enforces filesystem policies (the VM lane's 6.1 has ABI 2)"
+	annotate "{\"read\": [$RUNS, \"/etc\"], \"write\": [\"/tmp\"]}"
+	set_args /probe
+	run hrun --host-config "$CONF" run -b "$BUNDLE" "$ID"
+	refused "cannot restrict truncate in read-only trees (needs ABI 3)"
+	annotate "{\"read\": [$RUNS, \"/etc\"], \"write\": [\"/tmp\"], \"bestEffort\": true}"
+	sh_run '/probe write /etc/landlock-x; /probe write /tmp/landlock-z'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"truncate in read-only trees (needs ABI 3) not restricted (bestEffort)"* ]]
+	[ "$(result_n 1)" = ERR:EACCES ]
+	[ "$(result_n 2)" = ok ]
+}
+
+# bats test_tags=vm
 @test "landlock: hrun features reports the kernel's Landlock ABI" {
 	run "$HRUN" features
 	[ "$status" -eq 0 ]
