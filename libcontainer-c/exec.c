@@ -17,6 +17,7 @@
 #include "container.h"
 #include "foreground.h"
 #include "init.h"
+#include "landlock-policy.h"
 #include "namespace.h"
 #include "policy.h"
 #include "process-attrs.h"
@@ -40,6 +41,7 @@ struct exec {
 	pid_t pid;
 	int pidfd;
 	struct hrun_seccomp_prog seccomp;
+	struct hrun_landlock landlock;	/* the container's layers, applied to the process too */
 };
 
 static int strv_append(struct hrun_strv *sv, char *const *add, size_t n, struct hrun_error *err)
@@ -189,6 +191,11 @@ static int build_process(struct exec *e, const struct hrun_context *ctx, struct 
 	level = hrun_hardening_from_name(e->c.state.hardening ? e->c.state.hardening : "");
 	if (level >= 0 && hrun_policy_apply(spec, (enum hrun_hardening)level, err) < 0)
 		return -1;
+	/* The host layer as it was at create (saved in the state), and the
+	 * container's annotation: the process is confined like init. */
+	if (hrun_landlock_load(spec, e->c.state.landlock_host, "landlock_policy (saved at create)", &e->landlock,
+			       err) < 0)
+		return -1;
 	if (hrun_host_config_load(ctx->host_config, &conf, err) < 0)
 		return -1;
 	return hrun_seccomp_compile(spec, conf.seccomp_cache_dir, &e->seccomp, err);
@@ -259,6 +266,7 @@ static __attribute__((noreturn)) void run_helper(struct exec *e)
 		.preserve_fds = e->opts->preserve_fds,
 		.seccomp = &e->seccomp,
 		.procfd = -1,
+		.landlock = &e->landlock,
 	};
 	pid_t pid;
 
@@ -388,6 +396,7 @@ static void release(struct exec *e)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	hrun_seccomp_prog_free(&e->seccomp);
+	hrun_landlock_free(&e->landlock);
 	if (e->opened)
 		hrun_container_close(&e->c);
 	hrun_foreground_restore(&e->fg);

@@ -1,8 +1,11 @@
 #define _GNU_SOURCE
 #include "features.h"
 
+#include <stdio.h>
+
 #include "capnames.h"
 #include "json.h"
+#include "landlock.h"
 #include "seccomp.h"
 #include "spec.h"
 
@@ -135,6 +138,14 @@ char *hrun_features_json(struct hrun_error *err)
 	hrun_jgen_string(g, HRUN_COMMIT);
 	hrun_jgen_key(g, "io.hrun.hardening.levels");
 	hrun_jgen_string(g, "compat,default,strict");
+	/* Landlock is hrun's own (io.hrun.landlock, docs/landlock.md): the
+	 * kernel's ABI decides what a policy may restrict here, 0 none. */
+	{
+		char abi[16];
+		snprintf(abi, sizeof(abi), "%d", hrun_landlock_abi());
+		hrun_jgen_key(g, "io.hrun.landlock.abi");
+		hrun_jgen_string(g, abi);
+	}
 	hrun_jgen_key(g, "io.github.seccomp.libseccomp.version");
 	hrun_jgen_string(g, hrun_seccomp_libseccomp_version());
 	hrun_jgen_map_close(g);

@@ -19,6 +19,7 @@
 #include "container.h"
 #include "hooks.h"
 #include "devices.h"
+#include "landlock.h"
 #include "lsm.h"
 #include "mounts.h"
 #include "namespace.h"
@@ -318,6 +319,8 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	_cleanup_close_ int rootfd = -1;
 	_cleanup_close_ int procfd = -1;
 	_cleanup_free_ char *exe = NULL;
+	int landlock[HRUN_LANDLOCK_MAX_LAYERS] = { -1, -1 };
+	size_t n_landlock = a->landlock ? a->landlock->n : 0;
 	pid_t host_pid = 0;
 
 	if (make_undumpable(err) < 0)
@@ -364,12 +367,16 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	 * before seccomp, which may not allow these calls. */
 	if (hrun_process_set_attrs(spec, err) < 0)
 		return -1;
+	/* Once every mount is final (a rule holds the inode it names), while
+	 * still root: a path the process's user could not reach is named too. */
+	if (hrun_landlock_prepare(a->landlock, landlock, err) < 0)
+		return -1;
 	/* Without no_new_privs a filter needs CAP_SYS_ADMIN: load it before the privileges go (as runc). */
 	if (!no_new_privs(proc) && load_seccomp(spec, a->seccomp, a->sync_fd, err) < 0)
 		return -1;
 	{
-		const int keep[] = { a->sync_fd, a->fifo_fd, procfd };
-		exe = become_process(proc, keep, 3, a->preserve_fds, err);
+		const int keep[] = { a->sync_fd, a->fifo_fd, procfd, landlock[0], landlock[1] };
+		exe = become_process(proc, keep, 3 + n_landlock, a->preserve_fds, err);
 		if (!exe)
 			return -1;
 	}
@@ -397,6 +404,10 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 		return -1;
 	if (hrun_process_set_affinity("final", proc->exec_cpu_affinity.final, err) < 0)
 		return -1;
+	/* After the exec FIFO and the startContainer hooks, which reach files
+	 * outside any policy; before seccomp, which may deny its syscalls. */
+	if (hrun_landlock_restrict(landlock, n_landlock, err) < 0)
+		return -1;
 	/* Seccomp last: the FIFO wait and startContainer hooks need syscalls the profile may block. */
 	if (no_new_privs(proc) && !hrun_seccomp_has_listener(a->seccomp) &&
 	    load_seccomp(spec, a->seccomp, a->sync_fd, err) < 0)
@@ -423,6 +434,8 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 {
 	const struct hrun_process *proc = a->spec->process;
 	_cleanup_free_ char *exe = NULL;
+	int landlock[HRUN_LANDLOCK_MAX_LAYERS] = { -1, -1 };
+	size_t n_landlock = a->landlock ? a->landlock->n : 0;
 
 	if (make_undumpable(err) < 0)
 		return -1;
@@ -431,6 +444,10 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_MAPS_WRITTEN, "hrun", NULL, err) < 0)
 		return -1;
 	if (hrun_process_set_attrs(a->spec, err) < 0)
+		return -1;
+	/* The container's layers again, resolved in its root (ours since
+	 * setns): this process does not descend from init's domain. */
+	if (hrun_landlock_prepare(a->landlock, landlock, err) < 0)
 		return -1;
 	if (a->console_fd >= 0) {
 		_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -453,8 +470,8 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 	if (!no_new_privs(proc) && load_seccomp(a->spec, a->seccomp, a->sync_fd, err) < 0)
 		return -1;
 	{
-		const int keep[] = { a->sync_fd, a->procfd };
-		exe = become_process(proc, keep, a->procfd >= 0 ? 2 : 1, a->preserve_fds, err);
+		const int keep[] = { a->sync_fd, a->procfd, landlock[0], landlock[1] };
+		exe = become_process(proc, keep, 2 + n_landlock, a->preserve_fds, err);
 		if (!exe)
 			return -1;
 	}
@@ -470,6 +487,8 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 		if (hrun_apparmor_exec_profile(a->procfd, proc->apparmor_profile, err) < 0)
 			return -1;
 	}
+	if (hrun_landlock_restrict(landlock, n_landlock, err) < 0)
+		return -1;
 	if (no_new_privs(proc) && load_seccomp(a->spec, a->seccomp, a->sync_fd, err) < 0)
 		return -1;
 	return hrun_process_exec(proc, exe, err);

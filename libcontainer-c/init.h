@@ -7,6 +7,7 @@
 #include "spec.h"
 
 struct hrun_seccomp_prog;
+struct hrun_landlock;
 
 /* Init starts with the rootfs as its cwd (see hrun_rootfs_prepare). */
 struct hrun_init_args {
@@ -25,6 +26,7 @@ struct hrun_init_args {
 	const char *id;		/* for the state given to startContainer hooks */
 	const char *bundle;
 	const struct hrun_seccomp_prog *seccomp; /* linux.seccomp compiled by the parent */
+	const struct hrun_landlock *landlock;	/* Landlock layers; may be NULL */
 };
 
 /* Never returns: execs the container process, or reports the failure to
@@ -41,6 +43,7 @@ struct hrun_exec_args {
 	unsigned int preserve_fds;
 	const struct hrun_seccomp_prog *seccomp; /* linux.seccomp compiled by the parent */
 	int procfd;		/* the host's /proc, verified, opened before setns; or -1 */
+	const struct hrun_landlock *landlock;	/* the container's Landlock layers; may be NULL */
 };
 
 __attribute__((noreturn)) void hrun_exec_main(const struct hrun_exec_args *args);

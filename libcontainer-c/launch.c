@@ -28,6 +28,7 @@
 #include "hooks.h"
 #include "idmap.h"
 #include "init.h"
+#include "landlock-policy.h"
 #include "mounts.h"
 #include "namespace.h"
 #include "notify.h"
@@ -74,6 +75,8 @@ struct launch {
 	int rootfs_tree;	/* with the default user namespace: the idmapped rootfs */
 	unsigned int preserve_fds;	/* --preserve-fds plus socket-activation fds */
 	struct hrun_seccomp_prog seccomp;	/* linux.seccomp, compiled before the clone */
+	char *landlock_host;	/* the host's Landlock policy text, saved in the state for exec */
+	struct hrun_landlock landlock;	/* the layers init confines the process with */
 	bool init_created;	/* init reported CREATED: poststop hooks apply */
 	bool keep;	/* the container outlives this command */
 };
@@ -254,7 +257,11 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 	if (!l->default_userns && hrun_exe_needs_sealing(l->spec) &&
 	    hrun_exe_reexec_sealed(start_dir, l->ctx->argv, err) < 0)
 		return -1;
-	return 0;
+	/* After the sealed re-exec, so that a bestEffort warning is said
+	 * once; before the config is saved, as it adds no_new_privs. */
+	if (hrun_landlock_read_host_policy(conf->landlock_policy, &l->landlock_host, err) < 0)
+		return -1;
+	return hrun_landlock_load(l->spec, l->landlock_host, conf->landlock_policy, &l->landlock, err);
 }
 
 /* A slice of the pool becomes the container's user namespace: ids
@@ -432,6 +439,7 @@ static int write_state(struct launch *l, const char *status, struct hrun_error *
 		.cgroup_path = l->cgroup.path,
 		.hardening = (char *)hrun_hardening_name(l->level),
 		.userns = (char *)l->userns_note,
+		.landlock_host = l->landlock_host,
 	};
 
 	return hrun_state_write(l->state_fd, &st, err);
@@ -471,6 +479,7 @@ static void run_init(struct launch *l)
 		.mount_trees = l->mount_trees,
 		.rootfs_tree = l->rootfs_tree,
 		.seccomp = &l->seccomp,
+		.landlock = &l->landlock,
 		.id = l->id,
 		.bundle = l->bundle,
 	};
@@ -770,6 +779,8 @@ free_only:
 	if (l->rootfs_tree >= 0)
 		close(l->rootfs_tree);
 	free(l->userns_note_buf);
+	free(l->landlock_host);
+	hrun_landlock_free(&l->landlock);
 	hrun_cgroup_release(&l->cgroup);
 	if (l->state_fd >= 0)
 		close(l->state_fd);

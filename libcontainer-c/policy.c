@@ -83,6 +83,7 @@ int hrun_host_config_load(const char *path, struct hrun_host_config *conf, struc
 	snprintf(conf->userns_pool_dir, sizeof(conf->userns_pool_dir), "%s", HRUN_USERNS_POOL_DIR);
 	conf->userns_pool.dir = conf->userns_pool_dir;
 	snprintf(conf->seccomp_cache_dir, sizeof(conf->seccomp_cache_dir), "%s", HRUN_SECCOMP_CACHE_DIR);
+	conf->landlock_policy[0] = '\0';
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : hrun_error_errno(err, "open \"%s\"", path);
@@ -130,6 +131,11 @@ int hrun_host_config_load(const char *path, struct hrun_host_config *conf, struc
 						      "%s:%u: seccomp_cache_dir: expected an absolute path, or nothing to turn the cache off",
 						      path, lineno);
 			snprintf(conf->seccomp_cache_dir, sizeof(conf->seccomp_cache_dir), "%s", value);
+		} else if (strcmp(key, "landlock_policy") == 0) {
+			if (value[0] != '/' || strlen(value) >= sizeof(conf->landlock_policy))
+				return hrun_error_plain(err, EINVAL, "%s:%u: landlock_policy: expected an absolute path",
+						      path, lineno);
+			snprintf(conf->landlock_policy, sizeof(conf->landlock_policy), "%s", value);
 		} else {
 			return hrun_error_plain(err, EINVAL, "%s:%u: unknown key \"%s\"", path, lineno, key);
 		}

@@ -31,6 +31,9 @@ struct hrun_host_config {
 	char userns_pool_dir[256];
 	/* Compiled seccomp profiles of configs (empty: no cache). */
 	char seccomp_cache_dir[256];
+	/* landlock_policy = PATH: a Landlock policy file every container's
+	 * processes are confined by, as a layer of its own ("": none). */
+	char landlock_policy[256];
 };
 
 int hrun_hardening_from_name(const char *name); /* -1 when unknown */

@@ -169,6 +169,10 @@ int hrun_state_write(int dirfd, const struct hrun_state *st, struct hrun_error *
 	hrun_jgen_string(g, st->hardening ? st->hardening : "");
 	hrun_jgen_key(g, "userns");
 	hrun_jgen_string(g, st->userns ? st->userns : "");
+	if (st->landlock_host && *st->landlock_host) {
+		hrun_jgen_key(g, "landlockHost");
+		hrun_jgen_string(g, st->landlock_host);
+	}
 	hrun_jgen_map_close(g);
 	text = hrun_jgen_finish(g, err);
 	if (!text)
@@ -260,7 +264,8 @@ int hrun_state_read(int dirfd, struct hrun_state *st, struct hrun_error *err)
 	    hrun_json_get_string(obj, &root, "created", &st->created, err) < 0 ||
 	    hrun_json_get_string(obj, &root, "cgroupPath", &st->cgroup_path, err) < 0 ||
 	    hrun_json_get_string(obj, &root, "hardening", &st->hardening, err) < 0 ||
-	    hrun_json_get_string(obj, &root, "userns", &st->userns, err) < 0) {
+	    hrun_json_get_string(obj, &root, "userns", &st->userns, err) < 0 ||
+	    hrun_json_get_string(obj, &root, "landlockHost", &st->landlock_host, err) < 0) {
 		hrun_state_free(st);
 		return -1;
 	}
@@ -283,6 +288,7 @@ void hrun_state_free(struct hrun_state *st)
 	free(st->cgroup_path);
 	free(st->hardening);
 	free(st->userns);
+	free(st->landlock_host);
 	memset(st, 0, sizeof(*st));
 }
 

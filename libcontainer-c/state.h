@@ -24,6 +24,7 @@ struct hrun_state {
 	char *cgroup_path;
 	char *hardening;
 	char *userns;	/* how the user namespace came about: "config", "pool HOSTID", "downgraded: WHY", "none" */
+	char *landlock_host;	/* the host's Landlock policy applied at create (its text), or NULL: exec applies it again */
 };
 
 /* IDs name directories: letters, digits and "_+-." only, no "." or ".."
