@@ -301,9 +301,10 @@ static bool source_is_file(const struct hrun_mount *m)
 	return m->source && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
-static int mount_one(int rootfd, const struct hrun_spec *spec, const struct hrun_mount *m, int tree,
+static int mount_one(int rootfd, const struct hrun_spec *spec, size_t index, int tree,
 		     struct hrun_error *err)
 {
+	const struct hrun_mount *m = &spec->mounts[index];
 	_cleanup_close_ int owned_tree = tree;
 	struct hrun_mount_opts o;
 	_cleanup_close_ int targetfd = -1;
@@ -317,7 +318,8 @@ static int mount_one(int rootfd, const struct hrun_spec *spec, const struct hrun
 	targetfd = hrun_mkpath_in_root(rootfd, m->destination, o.bind && source_is_file(m), err);
 	if (targetfd < 0) {
 		hrun_mount_opts_free(&o);
-		return hrun_error_prefix(err, "mount \"%s\"", m->destination);
+		return hrun_error_prefix(err, "mount \"%s\" (mounts[%zu].destination)", m->destination,
+					 index);
 	}
 	if (o.bind) {
 		r = mount_bind(m, &o, owned_tree, targetfd, err);
@@ -347,7 +349,7 @@ int hrun_mounts_apply(int rootfd, const struct hrun_spec *spec, const int *trees
 		      struct hrun_error *err)
 {
 	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (mount_one(rootfd, spec, &spec->mounts[i], trees ? trees[i] : -1, err) < 0)
+		if (mount_one(rootfd, spec, i, trees ? trees[i] : -1, err) < 0)
 			return -1;
 	return 0;
 }

@@ -102,6 +102,31 @@ static const char *split_last(char *path, const char **parent)
 
 static int mkpath_dir(int rootfd, const char *path, struct hrun_error *err);
 
+/* For messages: the shortest prefix of PATH that does not resolve in the
+ * root (malloc'd), or NULL. */
+static char *first_missing(int rootfd, const char *path)
+{
+	char *prefix = strdup(path);
+
+	if (!prefix)
+		return NULL;
+	for (size_t i = 1, len = strlen(path); i <= len; i++) {
+		int fd;
+
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		prefix[i] = '\0';
+		fd = hrun_openat2(rootfd, prefix, O_PATH | O_CLOEXEC, 0, IN_ROOT);
+		if (fd < 0 && errno == ENOENT)
+			return prefix;
+		if (fd >= 0)
+			close(fd);
+		prefix[i] = path[i];
+	}
+	free(prefix);
+	return NULL;
+}
+
 /* Create NAME in the directory PARENT resolved in the root. The parent is
  * an fd, so whatever the path says, the new entry is made inside the root. */
 static int create_in_parent(int rootfd, const char *path, bool as_file, struct hrun_error *err)
@@ -114,7 +139,16 @@ static int create_in_parent(int rootfd, const char *path, bool as_file, struct h
 	if (!copy)
 		return hrun_error_errno(err, "strdup");
 	name = split_last(copy, &parent);
-	if (*name == '\0' || strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
+	/* PATH's lookup failed, so PARENT is missing: making it only to
+	 * leave it again by ".." would invent a tree the image lacks. */
+	if (strcmp(name, "..") == 0 || strcmp(name, ".") == 0) {
+		_cleanup_free_ char *missing = first_missing(rootfd, path);
+		return hrun_error_plain(err, ENOENT,
+					"\"%s\" does not exist in the container rootfs and \"..\" follows it: "
+					"missing directories are made along a path, never just to be left by \"..\"",
+					missing ? missing : parent);
+	}
+	if (*name == '\0')
 		return hrun_error_set(err, EINVAL, "create \"%s\" in the container rootfs", path);
 	parentfd = mkpath_dir(rootfd, parent, err);
 	if (parentfd < 0)
