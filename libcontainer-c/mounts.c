@@ -8,6 +8,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "cgroup.h"
+#include "cgroup-mount.h"
 #include "cleanup.h"
 #include "safepath.h"
 
@@ -271,6 +273,27 @@ static int mount_bind(const struct hrun_mount *m, const struct hrun_mount_opts *
 }
 
 
+/* A cgroup mount shows the container's cgroups, read-only unless the
+ * config says "rw": on a pure v2 host a cgroup2 mount (the container's
+ * cgroup namespace root), elsewhere one directory per hierarchy. */
+static int mount_cgroup(const struct hrun_spec *spec, const struct hrun_mount *m,
+			struct hrun_mount_opts *o, int targetfd, struct hrun_error *err)
+{
+	enum hrun_cgroup_mode mode = hrun_cgroup_detect();
+	_cleanup_close_ int mfd = -1;
+
+	if (mode == HRUN_CGROUP_HYBRID || mode == HRUN_CGROUP_LEGACY) {
+		mfd = hrun_cgroup_mount_v1(targetfd, m->destination, o,
+					   hrun_spec_find_ns(spec, HRUN_NS_CGROUP) != NULL, err);
+		if (mfd < 0)
+			return -1;
+		return finish_mount(mfd, o, m->destination, err);
+	}
+	if (!(o->attr_clr & MOUNT_ATTR_RDONLY))
+		o->attr_set |= MOUNT_ATTR_RDONLY;
+	return hrun_mount_fs_at("cgroup2", m->source, m->destination, targetfd, o, err);
+}
+
 static bool source_is_file(const struct hrun_mount *m)
 {
 	struct stat st;
@@ -278,9 +301,10 @@ static bool source_is_file(const struct hrun_mount *m)
 	return m->source && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
-static int mount_one(int rootfd, const struct hrun_spec *spec, const struct hrun_mount *m, int tree,
+static int mount_one(int rootfd, const struct hrun_spec *spec, size_t index, int tree,
 		     struct hrun_error *err)
 {
+	const struct hrun_mount *m = &spec->mounts[index];
 	_cleanup_close_ int owned_tree = tree;
 	struct hrun_mount_opts o;
 	_cleanup_close_ int targetfd = -1;
@@ -294,17 +318,17 @@ static int mount_one(int rootfd, const struct hrun_spec *spec, const struct hrun
 	targetfd = hrun_mkpath_in_root(rootfd, m->destination, o.bind && source_is_file(m), err);
 	if (targetfd < 0) {
 		hrun_mount_opts_free(&o);
-		return hrun_error_prefix(err, "mount \"%s\"", m->destination);
+		return hrun_error_prefix(err, "mount \"%s\" (mounts[%zu].destination)", m->destination,
+					 index);
 	}
 	if (o.bind) {
 		r = mount_bind(m, &o, owned_tree, targetfd, err);
 		owned_tree = -1;
 	} else if (!type || !*type) {
 		r = hrun_error_plain(err, EINVAL, "mount \"%s\": no filesystem type", m->destination);
+	} else if (strcmp(type, "cgroup") == 0) {
+		r = mount_cgroup(spec, m, &o, targetfd, err);
 	} else {
-		/* A cgroup mount shows the container's cgroup namespace root. */
-		if (strcmp(type, "cgroup") == 0)
-			type = "cgroup2";
 		o.context = hrun_mount_context(spec, type);
 		r = hrun_mount_fs_at(type, m->source, m->destination, targetfd, &o, err);
 		/* sysfs cannot be mounted from a user namespace that does not
@@ -325,7 +349,7 @@ int hrun_mounts_apply(int rootfd, const struct hrun_spec *spec, const int *trees
 		      struct hrun_error *err)
 {
 	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (mount_one(rootfd, spec, &spec->mounts[i], trees ? trees[i] : -1, err) < 0)
+		if (mount_one(rootfd, spec, i, trees ? trees[i] : -1, err) < 0)
 			return -1;
 	return 0;
 }

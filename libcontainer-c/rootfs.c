@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include "cleanup.h"
 #include "mounts.h"
@@ -55,6 +57,13 @@ int hrun_rootfs_prepare(const struct hrun_spec *spec, int idmapped_tree, struct 
 	return hrun_steal_fd(&tree);
 }
 
+static bool root_is_ramdisk(void)
+{
+	struct statfs sfs;
+
+	return statfs("/", &sfs) == 0 && (sfs.f_type == RAMFS_MAGIC || sfs.f_type == TMPFS_MAGIC);
+}
+
 static int pivot(int rootfd, struct hrun_error *err)
 {
 	if (fchdir(rootfd) < 0)
@@ -65,8 +74,15 @@ static int pivot(int rootfd, struct hrun_error *err)
 	 * cannot reach the host: hrun_rootfs_prepare made every old mount a
 	 * slave or private. (A mount_setattr of "." here would name the new
 	 * root, not the old, and reset the config's propagation.) */
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
+	if (syscall(SYS_pivot_root, ".", ".") < 0) {
+		/* The kernel refuses to pivot away the initial ramdisk, the
+		 * root of every mount namespace, when a host runs from it. */
+		if (errno == EINVAL && root_is_ramdisk())
+			return hrun_error_plain(err, EINVAL,
+						"pivot_root: the host's root is a ramdisk (initramfs), which "
+						"cannot be pivoted away: run with --no-pivot");
 		return hrun_error_errno(err, "pivot_root");
+	}
 	if (umount2(".", MNT_DETACH) < 0)
 		return hrun_error_errno(err, "detach the old root");
 	if (chdir("/") < 0)

@@ -14,6 +14,17 @@
  * FLAGS. Magic links (/proc/self/fd/...) are never followed. */
 int hrun_open_in_root(int rootfd, const char *path, int flags, struct hrun_error *err);
 
+/* The resolver hrun_open_in_root falls back to where openat2 is missing
+ * (before Linux 5.6; or hidden by a seccomp filter that answers ENOSYS):
+ * the answer of openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), found
+ * one component at a time by O_PATH|O_NOFOLLOW fds. Symlinks are read
+ * and resolved inside ROOTFD (absolute ones from it, at most 40), ".."
+ * never goes above it and only back to the directory it came down from
+ * (else EAGAIN: a rename raced it), and a symlink on procfs other than
+ * the ones in its root directory (self, mounts, ...) is refused with
+ * ELOOP as a magic link. Returns an fd or -1 with errno. */
+int hrun_open_in_root_walk(int rootfd, const char *path, int flags);
+
 /* Like hrun_open_in_root with O_PATH, but create the missing directories
  * of PATH inside the root first. When AS_FILE, the last component is
  * created as an empty regular file (a bind target for a file source). */

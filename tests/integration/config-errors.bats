@@ -264,6 +264,41 @@ refused_with() {
 	refused 'bind source "/no/such/source": No such file or directory' 'mount "/tmp"'
 }
 
+@test "'..' after a destination directory the image lacks: refused naming the mount, the missing directory and why; nothing made" {
+	local n
+	n=$(jq '.mounts | length' "$BUNDLE/config.json")
+	[ ! -e "$BUNDLE/rootfs/nosuch" ]
+	update_config '.mounts += [{"destination": "/nosuch/a/../../x", "type": "tmpfs", "source": "tmpfs"}]'
+	refused "mount \"/nosuch/a/../../x\" (mounts[$n].destination)" \
+		'"/nosuch" does not exist in the container rootfs and ".." follows it'
+	# Nothing was made for it, inside the rootfs or next to it.
+	[ ! -e "$BUNDLE/rootfs/nosuch" ]
+	[ ! -e "$BUNDLE/rootfs/x" ]
+	[ ! -e "$BUNDLE/x" ]
+	update_config '.mounts[-1].destination = "/nosuch/../x"'
+	refused "(mounts[$n].destination)" '"/nosuch" does not exist in the container rootfs and ".." follows it'
+	[ ! -e "$BUNDLE/rootfs/nosuch" ]
+	[ ! -e "$BUNDLE/rootfs/x" ]
+}
+
+@test "'..' in a destination: a relative one is refused; through an existing directory it stays inside the rootfs" {
+	update_config '.mounts += [{"destination": "a/../../x", "type": "tmpfs", "source": "tmpfs"}]'
+	refused 'config.json: mounts[' '.destination: "a/../../x" is not an absolute path'
+	# Climbing past the root stops at it: /x of the container, made inside
+	# (by the container's root: without a user namespace it may write
+	# the image's root directory).
+	mkdir "$BUNDLE/rootfs/there"
+	update_config '.mounts[-1].destination = "/there/../../../../x/y" | .process.args = ["/probe", "report", "mount"]
+		| del(.linux.namespaces[] | select(.type == "user")) | del(.linux.uidMappings, .linux.gidMappings)'
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	probe_values mount | grep -q '^/x/y tmpfs ' || { echo "$output"; false; }
+	[ -d "$BUNDLE/rootfs/x/y" ]
+	[ ! -e "$BUNDLE/x" ]
+	[ ! -e /x/y ]
+	assert_no_leftovers "$ID"
+}
+
 @test "late failure: a namespace path that does not exist" {
 	update_config '(.linux.namespaces[] | select(.type == "network")).path = "/no/such/netns"'
 	refused 'network namespace "/no/such/netns": No such file or directory'

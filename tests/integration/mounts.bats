@@ -238,6 +238,111 @@ no_userns() {
 # --- the fd-based setup, seen from outside -----------------------------------
 
 # docs/architecture.md ("Seeing the fd-based setup") explains the command.
+# --- cgroup mounts ------------------------------------------------------------
+
+# A cgroup mount at /sys/fs/cgroup (OPTIONS: a JSON list) and limits that
+# only the container's own cgroup has.
+cgroup_mount() {
+	update_config ".mounts += [{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\",
+		\"source\": \"cgroup\", \"options\": $1}]
+		| .linux.resources.pids.limit = 77 | .linux.resources.memory.limit = 67108864"
+}
+
+# Run the probe actions given as "LABEL ACTION ARGS..." strings in one
+# container; each line of the output is prefixed with "LABEL.".
+probes_in_one() {
+	local script= a
+	for a in "$@"; do
+		set -- $a
+		script+="/probe ${*:2} | sed 's/^/$1./'; "
+	done
+	set_args /bin/sh -c "$script"
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+}
+
+# What every v1 test checks from inside: the container's own limits under
+# /sys/fs/cgroup/<controller>/, nothing of the host's tree, nothing
+# writable (the tmpfs holding them included).
+check_v1_view() {
+	probes_in_one "pids read /sys/fs/cgroup/pids/pids.max" \
+		"mem read /sys/fs/cgroup/memory/memory.limit_in_bytes" \
+		"wpids write /sys/fs/cgroup/pids/pids.max 5" \
+		"mkdir mkdir /sys/fs/cgroup/x" \
+		"host stat /sys/fs/cgroup/pids$CGROUP_PARENT" \
+		"hostroot stat /sys/fs/cgroup/pids/pids.max" \
+		"uni stat /sys/fs/cgroup/unified/cgroup.procs" \
+		"unihost stat /sys/fs/cgroup/unified$CGROUP_PARENT" \
+		"m report mount"
+	[ "$(probe_value pids.content)" = 77 ] || { echo "$output"; return 1; }
+	[ "$(probe_value mem.content)" = 67108864 ] || { echo "$output"; return 1; }
+	[ "$(probe_value wpids.result)" = ERR:EROFS ] || { echo "$output"; return 1; }
+	[ "$(probe_value mkdir.result)" = ERR:EROFS ] || { echo "$output"; return 1; }
+	# The host's tree is not there: not its other cgroups, and the root
+	# shown has pids.max, which the host's root cgroup never has.
+	[ "$(probe_value host.result)" = ERR:ENOENT ] || { echo "$output"; return 1; }
+	[ "$(probe_value hostroot.result)" = ok ] || { echo "$output"; return 1; }
+	if [ "$(cgroup_mode)" = hybrid ]; then
+		[ "$(probe_value uni.result)" = ok ] || { echo "$output"; return 1; }
+		[ "$(probe_value unihost.result)" = ERR:ENOENT ] || { echo "$output"; return 1; }
+	fi
+	# Every hierarchy is mounted read-only, and the tmpfs holding them.
+	probe_values m.mount | grep -E '^/sys/fs/cgroup(/| )' >"$BUNDLE.mounts"
+	[ "$(grep -c '^/sys/fs/cgroup tmpfs ro,' "$BUNDLE.mounts")" = 1 ] || { cat "$BUNDLE.mounts"; return 1; }
+	[ "$(grep -c '^/sys/fs/cgroup/pids cgroup ro,' "$BUNDLE.mounts")" = 1 ] || { cat "$BUNDLE.mounts"; return 1; }
+	if grep -v ' ro,' "$BUNDLE.mounts"; then
+		return 1
+	fi
+}
+
+require_cgroup_v1() {
+	[ "$(cgroup_mode)" != unified ] || skip "needs v1 cgroup hierarchies (a hybrid or legacy host); this one is pure v2"
+}
+
+@test "cgroup mount on a v1 host, with a cgroup namespace: each hierarchy mounted from inside it shows the container's own cgroup, read-only" {
+	require_cgroup_v1
+	cgroup_mount '["nosuid", "noexec", "nodev", "relatime"]'
+	check_v1_view
+	# The pids directory is a mount of the v1 pids hierarchy.
+	grep -q '^/sys/fs/cgroup/pids cgroup ro,.*,pids$' "$BUNDLE.mounts" || { cat "$BUNDLE.mounts"; false; }
+}
+
+@test "cgroup mount on a v1 host, without a cgroup namespace: the container's own cgroup directories are bound, read-only" {
+	require_cgroup_v1
+	update_config 'del(.linux.namespaces[] | select(.type == "cgroup"))'
+	cgroup_mount '["nosuid", "noexec", "nodev"]'
+	check_v1_view
+}
+
+@test "cgroup mount on a v1 host: rw in the options makes the container's own cgroup writable, and only that" {
+	require_cgroup_v1
+	# Without a user namespace, so that the container's root may write
+	# the host-owned files at all: only the mount's read-only flag stops it.
+	update_config 'del(.linux.namespaces[] | select(.type == "user")) | del(.linux.uidMappings, .linux.gidMappings)'
+	cgroup_mount '["nosuid", "noexec", "nodev"]'
+	probes_in_one "w write /sys/fs/cgroup/pids/pids.max 55"
+	[ "$(probe_value w.result)" = ERR:EROFS ] || { echo "$output"; false; }
+	update_config '.mounts[-1].options = ["nosuid", "noexec", "nodev", "rw"]'
+	set_args /bin/sh -c "/probe write /sys/fs/cgroup/pids/pids.max 55 && /probe read /sys/fs/cgroup/pids/pids.max"
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$(probe_value result)" = ok ] || { echo "$output"; false; }
+	[ "$(probe_value content)" = 55 ] || { echo "$output"; false; }
+}
+
+# bats test_tags=vm
+@test "cgroup mount on a pure v2 host: cgroup2 of the container's cgroup namespace, read-only" {
+	require_cgroup_unified
+	cgroup_mount '["nosuid", "noexec", "nodev"]'
+	probes_in_one "pids read /sys/fs/cgroup/pids.max" \
+		"wpids write /sys/fs/cgroup/pids.max 5" \
+		"host stat /sys/fs/cgroup$CGROUP_PARENT" \
+		"m report mount"
+	[ "$(probe_value pids.content)" = 77 ] || { echo "$output"; false; }
+	[ "$(probe_value wpids.result)" = ERR:EROFS ] || { echo "$output"; false; }
+	[ "$(probe_value host.result)" = ERR:ENOENT ] || { echo "$output"; false; }
+	probe_values m.mount | grep -q '^/sys/fs/cgroup cgroup2 ro,' || { echo "$output"; false; }
+}
+
 @test "strace: once the rootfs fd is open, nothing names a rootfs path by string" {
 	command -v strace >/dev/null || skip "strace is not installed"
 	host_files

@@ -21,7 +21,9 @@
 #   HRUN_BUILD_DIR     build directory (default: build/ in the checkout);
 #                      the image cache and logs go to $HRUN_BUILD_DIR/vm
 #   HRUN_VM_TESTS      bats files or directories to run, space separated
-#                      (default: tests/integration)
+#                      (default: tests/integration); tests/vm/ramdisk.bats,
+#                      which reports stage 1's --no-pivot check on the
+#                      initramfs, is always added
 #   HRUN_VM_TAGS       bats --filter-tags: the tests of HRUN_VM_TESTS to run
 #                      (default: vm, the tests tagged "vm"; empty: all of them)
 #   HRUN_VM_TIMEOUT    watchdog: seconds before a guest is killed (default:
@@ -53,6 +55,9 @@ tests=()
 for t in ${HRUN_VM_TESTS:-$top/tests/integration}; do
 	tests+=("$(realpath -m "$t")")
 done
+# Stage 1's --no-pivot check on the initramfs runs at every boot: its
+# results are always reported.
+[[ " ${tests[*]} " == *" $here/ramdisk.bats "* ]] || tests+=("$here/ramdisk.bats")
 tags=${HRUN_VM_TAGS-vm}
 watchdog=${HRUN_VM_TIMEOUT:-}
 test_timeout=${HRUN_VM_TEST_TIMEOUT:-300}
