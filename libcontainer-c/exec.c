@@ -271,9 +271,10 @@ static __attribute__((noreturn)) void run_helper(struct exec *e)
 	pid_t pid;
 
 	close(e->sync_fd);
-	/* The host's /proc, for the AppArmor write: once we joined the
+	/* The host's /proc, for the LSM writes: once we joined the
 	 * container's mount namespace only its own /proc is in reach. */
-	if (e->c.spec->process->apparmor_profile && *e->c.spec->process->apparmor_profile) {
+	if ((e->c.spec->process->apparmor_profile && *e->c.spec->process->apparmor_profile) ||
+	    (e->c.spec->process->selinux_label && *e->c.spec->process->selinux_label)) {
 		xargs.procfd = hrun_procfs_open("/proc", &err);
 		if (xargs.procfd < 0)
 			goto fail;

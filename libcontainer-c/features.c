@@ -115,10 +115,10 @@ char *hrun_features_json(struct hrun_error *err)
 	capabilities(g);
 	flag_object(g, "cgroup", cgroup_keys, cgroup_vals, 5);
 	seccomp(g);
-	/* Compiled in always (lsm.c); whether this host has AppArmor is
-	 * checked when a container asks for a profile, as runc does. */
+	/* Compiled in always (lsm.c); whether this host has AppArmor or
+	 * SELinux is checked when a container asks for a label, as runc does. */
 	flag_object(g, "apparmor", off_keys, on, 1);
-	flag_object(g, "selinux", off_keys, off, 1);
+	flag_object(g, "selinux", off_keys, on, 1);
 	flag_object(g, "intelRdt", off_keys, off, 1);
 	hrun_jgen_key(g, "mountExtensions");
 	hrun_jgen_map_open(g);

@@ -56,10 +56,13 @@ static int enter_cgroupns(const struct hrun_init_args *a, struct hrun_error *err
 
 /* A session keyring of its own, so the container cannot read or use the
  * keys of whoever started it. */
-static int new_session_keyring(const struct hrun_init_args *a, struct hrun_error *err)
+static int new_session_keyring(const struct hrun_init_args *a, int procfd, struct hrun_error *err)
 {
 	if (a->no_new_keyring)
 		return 0;
+	/* The keyring is labelled like the process will be, as runc does. */
+	if (hrun_selinux_keyring_label(procfd, a->spec->process->selinux_label, err) < 0)
+		return -1;
 	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
 		return hrun_error_errno(err, "join a new session keyring");
 	return 0;
@@ -336,7 +339,7 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 		return -1;
 	if (enter_cgroupns(a, err) < 0)
 		return -1;
-	if (new_session_keyring(a, err) < 0)
+	if (new_session_keyring(a, procfd, err) < 0)
 		return -1;
 	/* Device nodes and mount points get exactly the modes we ask for. */
 	umask(0);
@@ -383,7 +386,8 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	/* After no_new_privs, through the host procfs opened before the pivot;
 	 * before CREATED so a profile the kernel refuses fails create. Takes
 	 * effect at execve (startContainer hooks, execed by us, get it too). */
-	if (hrun_apparmor_exec_profile(procfd, proc->apparmor_profile, err) < 0)
+	if (hrun_apparmor_exec_profile(procfd, proc->apparmor_profile, err) < 0 ||
+	    hrun_selinux_exec_label(procfd, proc->selinux_label, err) < 0)
 		return -1;
 	/* A notifying filter's listener must reach the agent before create
 	 * returns, so that filter is loaded now, as runc does: the exec FIFO
@@ -481,10 +485,11 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 		return -1;
 	/* The host procfs the helper opened before joining the container's
 	 * mount namespace; closed on exec. */
-	if (proc->apparmor_profile && *proc->apparmor_profile) {
+	if ((proc->apparmor_profile && *proc->apparmor_profile) || (proc->selinux_label && *proc->selinux_label)) {
 		if (a->procfd < 0)
-			return hrun_error_plain(err, EBADF, "apparmorProfile: no host procfs handle");
-		if (hrun_apparmor_exec_profile(a->procfd, proc->apparmor_profile, err) < 0)
+			return hrun_error_plain(err, EBADF, "LSM label: no host procfs handle");
+		if (hrun_apparmor_exec_profile(a->procfd, proc->apparmor_profile, err) < 0 ||
+		    hrun_selinux_exec_label(a->procfd, proc->selinux_label, err) < 0)
 			return -1;
 	}
 	if (hrun_landlock_restrict(landlock, n_landlock, err) < 0)

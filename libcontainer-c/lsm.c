@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "lsm.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <selinux/selinux.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -77,8 +79,46 @@ bool hrun_selinux_enabled(void)
 	       access(SELINUX_FS "/enforce", F_OK) == 0;
 }
 
-/* SELinux labels: mountLabel is passed to the mounts; an exec label is
- * not applied yet, so it is refused rather than ignored. */
+/* libselinux is opened only when a label is asked for on a host with
+ * SELinux on. Linked, it would be loaded (with libpcre2) and its
+ * constructor would probe selinuxfs at every start of hrun, on every host:
+ * measured +0.1 ms and 28 syscalls for `hrun --version` on a host without
+ * SELinux. The soname is libselinux's stable one. */
+#define SELINUX_SONAME "libselinux.so.1"
+
+static int selinux_check_context(const char *label)
+{
+	static __typeof__(security_check_context_raw) *check;
+
+	if (!check) {
+		void *lib = dlopen(SELINUX_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+		if (lib)
+			check = (__typeof__(check))dlsym(lib, "security_check_context_raw");
+		if (!check) {
+			hrun_debug("dlopen %s: %s", SELINUX_SONAME, dlerror());
+			errno = ELIBACC;
+			return -1;
+		}
+	}
+	return check(label);
+}
+
+/* The kernel's policy knows LABEL (security_check_context asks it through
+ * selinuxfs), so a typo fails here, before anything exists, rather than
+ * at the write in the container. */
+static int check_label(const char *what, const char *label, struct hrun_error *err)
+{
+	if (!label || !*label)
+		return 0;
+	if (selinux_check_context(label) < 0)
+		return hrun_error_errno(err, "%s \"%s\": not a valid context for this host's SELinux policy", what,
+					label);
+	return 0;
+}
+
+/* SELinux labels: the exec label (also the session keyring's), and
+ * mountLabel for the mounts that take context=. */
 static int check_selinux(const struct hrun_spec *spec, struct hrun_error *err)
 {
 	const char *exec_label = spec->process ? spec->process->selinux_label : NULL;
@@ -92,9 +132,34 @@ static int check_selinux(const struct hrun_spec *spec, struct hrun_error *err)
 					"%s \"%s\" requested but SELinux is not enabled on this host",
 					exec_label && *exec_label ? "process.selinuxLabel" : "linux.mountLabel",
 					exec_label && *exec_label ? exec_label : mount_label);
-	if (exec_label && *exec_label)
-		return hrun_error_plain(err, EOPNOTSUPP, "process.selinuxLabel is not supported yet");
+	if (check_label("process.selinuxLabel", exec_label, err) < 0 ||
+	    check_label("linux.mountLabel", mount_label, err) < 0)
+		return -1;
 	return 0;
+}
+
+/* Writes to the process's own attr files, through PROCFD. The parent
+ * checked that SELinux is on whenever a label is set. */
+static int write_selinux_attr(int procfd, const char *attr, const char *label, struct hrun_error *err)
+{
+	char rel[64];
+
+	if (!label || !*label)
+		return 0;
+	snprintf(rel, sizeof(rel), "self/attr/%s", attr);
+	if (hrun_proc_write(procfd, rel, label, strlen(label), err) < 0)
+		return hrun_error_prefix(err, "selinuxLabel \"%s\"", label);
+	return 0;
+}
+
+int hrun_selinux_exec_label(int procfd, const char *label, struct hrun_error *err)
+{
+	return write_selinux_attr(procfd, "exec", label, err);
+}
+
+int hrun_selinux_keyring_label(int procfd, const char *label, struct hrun_error *err)
+{
+	return write_selinux_attr(procfd, "keycreate", label, err);
 }
 
 int hrun_lsm_check_host(const struct hrun_spec *spec, struct hrun_error *err)

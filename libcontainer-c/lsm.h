@@ -1,4 +1,4 @@
-/* Linux security modules: AppArmor; SELinux as far as mount labels.
+/* Linux security modules: AppArmor and SELinux.
  *
  * The host side (the parent, before anything exists) decides whether a
  * profile can be applied at all; the child side asks the kernel to put the
@@ -36,5 +36,11 @@ int hrun_lsm_check_host(const struct hrun_spec *spec, struct hrun_error *err);
  * "exec PROFILE" through PROCFD, a verified procfs handle opened on the
  * host's /proc before pivot_root or setns (never the container's). */
 int hrun_apparmor_exec_profile(int procfd, const char *profile, struct hrun_error *err);
+
+/* SELinux, in the child, through PROCFD (as above): LABEL (NULL or "":
+ * nothing to do) becomes the label of the next execve, or of the keys
+ * (the session keyring) the process creates from now on. */
+int hrun_selinux_exec_label(int procfd, const char *label, struct hrun_error *err);
+int hrun_selinux_keyring_label(int procfd, const char *label, struct hrun_error *err);
 
 #endif

@@ -166,6 +166,11 @@ require_apparmor() {
 		skip "needs AppArmor's securityfs interface at /sys/kernel/security/apparmor"
 }
 
+require_selinux() {
+	[ "$(stat -f -c %T /sys/fs/selinux 2>/dev/null)" = selinuxfs ] ||
+		skip "needs SELinux, not enabled on this host nor in the VM lane (Debian's kernel boots without it)"
+}
+
 # The seccomp agent fixture (tests/fixtures/seccomp-agent), built with the
 # probe by tests/run-all.sh and tests/vm/run.sh.
 require_seccomp_agent() {
