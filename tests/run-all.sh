@@ -6,7 +6,9 @@
 # Suites: build (-Werror), unit (cmocka, via make check), integration
 # (bats, real containers as root), vm (the integration tests tagged "vm"
 # again, in a qemu guest that is a pure cgroup v2 host with AppArmor:
-# tests/vm/README.md), fuzz (libFuzzer, short fixed time under ASan/UBSan),
+# tests/vm/README.md), fuzz and fuzz-seccomp (libFuzzer on the config and
+# seccomp profile parsers and the seccomp compiler, short fixed time under
+# ASan/UBSan),
 # distcheck.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -162,6 +164,19 @@ fuzz_parser() {
 		"$bin" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 -dict="$top/tests/fuzz/fuzz_spec.dict" "$corpus"
 }
 one_check fuzz fuzz_parser
+
+fuzz_seccomp() {
+	local bin=$build/fuzz_seccomp corpus=$build/fuzz-corpus-seccomp
+	mkdir -p "$corpus"
+	cp "$top"/tests/fuzz/corpus/seccomp/* "$corpus/" 2>/dev/null
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-iquote "$top/libcontainer-c" -iquote "$build" \
+		"$top"/tests/fuzz/fuzz_seccomp.c \
+		"$top"/libcontainer-c/{spec,json,error,capnames,seccomp,seccomp-cache}.c \
+		$(pkg-config --cflags --libs yajl libseccomp) -o "$bin" &&
+		"$bin" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 "$corpus"
+}
+one_check fuzz-seccomp fuzz_seccomp
 
 # --- distcheck ---------------------------------------------------------------
 one_check distcheck make -C "$build" -j"$(nproc)" distcheck
