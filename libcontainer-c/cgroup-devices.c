@@ -49,49 +49,89 @@ static struct hrun_dev_exception *find(struct hrun_dev_state *st, char type, int
 	return NULL;
 }
 
+static void format_exception(const struct hrun_dev_exception *e, char *buf, size_t len);
+
+/* A rule that takes access away can only take it from the exception of
+ * exactly its numbers: the v1 kernel silently keeps a wider one ("deny c
+ * 1:3" leaves "allow c 1:*" whole). Rather than enforce less than the
+ * rules seem to say, such a rule is refused, as runc refuses it. */
+static int check_no_hole(const struct hrun_dev_state *st, const struct hrun_dev_exception *rule,
+			 const char *what, struct hrun_error *err)
+{
+	const int64_t wider[3][2] = { { HRUN_DEV_ANY, rule->minor },
+				      { rule->major, HRUN_DEV_ANY },
+				      { HRUN_DEV_ANY, HRUN_DEV_ANY } };
+
+	for (size_t i = 0; i < 3; i++) {
+		char a[80], b[80];
+		const struct hrun_dev_exception *e = NULL;
+
+		if (wider[i][0] == rule->major && wider[i][1] == rule->minor)
+			continue;
+		for (size_t j = 0; j < st->n && !e; j++)
+			if (st->v[j].type == rule->type && st->v[j].major == wider[i][0] &&
+			    st->v[j].minor == wider[i][1] && (st->v[j].access & rule->access))
+				e = &st->v[j];
+		if (!e)
+			continue;
+		format_exception(rule, a, sizeof(a));
+		format_exception(e, b, sizeof(b));
+		return hrun_error_plain(err, EINVAL,
+					"%s: \"%s %s\" cannot take access away from part of the earlier \"%s %s\" (the devices cgroup has no holes in a wildcard rule: list what to %s instead)",
+					what, st->default_allow ? "allow" : "deny", a, st->default_allow ? "deny" : "allow",
+					b, st->default_allow ? "deny" : "allow");
+	}
+	return 0;
+}
+
 /* One rule, as the v1 controller takes a line: type "a" resets everything
  * to allow or deny (whatever numbers or access it names: the kernel reads
  * no further); a rule that goes against the default adds its access to
  * the exception of exactly its numbers; one that goes with the default
- * takes its access away from that exception only. A rule never punches a
- * hole in a wider exception ("deny c 1:3" leaves "allow c 1:*" whole),
- * which is the v1 kernel's rule, runc's, and so hrun's on v2 as well. */
-static int apply_rule(struct hrun_dev_state *st, bool allow, char type, int64_t major, int64_t minor,
-		      unsigned access, struct hrun_error *err)
+ * takes its access away from that exception. WHAT names the rule in
+ * errors. */
+static int apply_rule(struct hrun_dev_state *st, bool allow, const struct hrun_dev_exception *rule,
+		      const char *what, struct hrun_error *err)
 {
 	struct hrun_dev_exception *e;
 
-	if (type == 'a') {
+	if (rule->type == 'a') {
 		st->default_allow = allow;
 		st->n = 0;
 		return 0;
 	}
-	e = find(st, type, major, minor);
+	e = find(st, rule->type, rule->major, rule->minor);
 	if (allow == st->default_allow) {
+		if (check_no_hole(st, rule, what, err) < 0)
+			return -1;
 		if (e) {
-			e->access &= ~access;
+			e->access &= ~rule->access;
 			if (!e->access)
 				*e = st->v[--st->n];
 		}
 		return 0;
 	}
 	if (e) {
-		e->access |= access;
+		e->access |= rule->access;
 		return 0;
 	}
 	e = realloc(st->v, (st->n + 1) * sizeof(*e));
 	if (!e)
 		return hrun_error_errno(err, "linux.resources.devices");
 	st->v = e;
-	st->v[st->n++] = (struct hrun_dev_exception){ type, major, minor, access };
+	st->v[st->n++] = *rule;
 	return 0;
 }
 
 /* The rule's fields as the validator checked them; checked again here so
  * that no path into the cgroup trusts an unvalidated model. */
-static int rule_fields(const struct hrun_device_rule *r, size_t i, char *type, int64_t *major,
-		       int64_t *minor, unsigned *access, struct hrun_error *err)
+static int rule_fields(const struct hrun_device_rule *r, size_t i, struct hrun_dev_exception *out,
+		       struct hrun_error *err)
 {
+	char *type = &out->type;
+	int64_t *major = &out->major, *minor = &out->minor;
+	unsigned *access = &out->access;
+
 	*type = r->type && *r->type ? r->type[0] : 'a';
 	if ((*type != 'a' && *type != 'c' && *type != 'b') || (r->type && r->type[0] && r->type[1]))
 		return hrun_error_plain(err, EINVAL, "linux.resources.devices[%zu].type: expected a, c or b", i);
@@ -119,19 +159,21 @@ int hrun_dev_state_build(const struct hrun_resources *res, struct hrun_dev_state
 	/* A fresh cgroup, for runc and hrun alike, starts from "deny all". */
 	*st = (struct hrun_dev_state){ .default_allow = false };
 	for (size_t i = 0; res && i < res->n_devices; i++) {
-		const struct hrun_device_rule *r = &res->devices[i];
-		int64_t major = HRUN_DEV_ANY, minor = HRUN_DEV_ANY;
-		unsigned access = 0;
-		char type = 'a';
+		struct hrun_dev_exception rule = { 'a', HRUN_DEV_ANY, HRUN_DEV_ANY, 0 };
+		char what[64];
 
-		if (rule_fields(r, i, &type, &major, &minor, &access, err) < 0 ||
-		    apply_rule(st, r->allow, type, major, minor, access, err) < 0)
+		snprintf(what, sizeof(what), "linux.resources.devices[%zu]", i);
+		if (rule_fields(&res->devices[i], i, &rule, err) < 0 ||
+		    apply_rule(st, res->devices[i].allow, &rule, what, err) < 0)
 			goto fail;
 	}
-	for (size_t i = 0; i < sizeof(standard) / sizeof(standard[0]); i++)
-		if (apply_rule(st, standard[i].allow, standard[i].type, standard[i].major, standard[i].minor,
-			       standard[i].access, err) < 0)
+	for (size_t i = 0; i < sizeof(standard) / sizeof(standard[0]); i++) {
+		struct hrun_dev_exception rule = { standard[i].type, standard[i].major, standard[i].minor,
+						   standard[i].access };
+		if (apply_rule(st, standard[i].allow, &rule, "linux.resources.devices: hrun's standard allowlist",
+			       err) < 0)
 			goto fail;
+	}
 	return 0;
 fail:
 	hrun_dev_state_free(st);

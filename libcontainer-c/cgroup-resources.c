@@ -902,6 +902,13 @@ static int update_locked(struct hrun_container *c, const char *json, size_t len,
 		c->spec->linux_.set = true;
 	if (hrun_spec_validate(c->spec, "resources", err) < 0)
 		return -1;
+	/* Rules the cgroup cannot hold are refused before anything changes. */
+	if (devices) {
+		struct hrun_dev_state st;
+		if (hrun_dev_state_build(res, &st, err) < 0)
+			return -1;
+		hrun_dev_state_free(&st);
+	}
 	if (apply(&c->cgroup, res, false, err) < 0)
 		return -1;
 	/* Only when the update brings rules: the rewrite is not free (the v1
