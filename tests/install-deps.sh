@@ -14,7 +14,7 @@ set -euo pipefail
 
 BUILD_PKGS=(build-essential autoconf automake pkg-config
 	libseccomp-dev libcap-dev libselinux1-dev libyajl-dev criu)
-TEST_PKGS=(libcmocka-dev busybox-static bats jq clang util-linux socat procps)
+TEST_PKGS=(libcmocka-dev busybox-static bats jq clang util-linux socat procps bpftool)
 # qemu, busybox for the boot image and the guest's modprobe, apparmor for
 # apparmor_parser in the guest, e2fsprogs for its scratch disk, procps for
 # bats' per-test timeout there.
