@@ -18,7 +18,7 @@ TEST_PKGS=(libcmocka-dev busybox-static bats jq clang util-linux socat procps bp
 # qemu, busybox for the boot image and the guest's modprobe, apparmor for
 # apparmor_parser in the guest, e2fsprogs for its scratch disk, procps for
 # bats' per-test timeout there.
-VM_PKGS=(qemu-system-x86 busybox-static bats jq apparmor e2fsprogs coreutils util-linux procps)
+VM_PKGS=(qemu-system-x86 busybox-static bats jq apparmor e2fsprogs coreutils util-linux procps bpftool)
 
 case ${1:-} in
 --build-only) want=("${BUILD_PKGS[@]}") ;;
