@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup-devices.h"
 #include "cleanup.h"
 #include "container.h"
 #include "policy.h"
@@ -638,7 +639,9 @@ static int apply(const struct hrun_cgroup *cg, const struct hrun_resources *res,
 int hrun_cgroup_apply_resources(const struct hrun_cgroup *cg, const struct hrun_resources *res,
 				struct hrun_error *err)
 {
-	return apply(cg, res, true, err);
+	/* Devices always: without rules the container gets the standard
+	 * allowlist, never every device of the host. */
+	return apply(cg, res, true, err) < 0 || hrun_cgroup_apply_devices(cg, res, false, err) < 0 ? -1 : 0;
 }
 
 /* --- update: merge, parse, the command's work ------------------------------- */
@@ -794,12 +797,49 @@ static int merge_unified(struct hrun_map *d, const struct hrun_map *s, struct hr
 	return 0;
 }
 
+/* Rules are read in order, each against those before it: a new list
+ * replaces the old one whole. */
+static int merge_device_rules(struct hrun_resources *d, const struct hrun_resources *s,
+			      struct hrun_error *err)
+{
+	struct hrun_device_rule *v;
+
+	if (!s->n_devices)
+		return 0;
+	v = calloc(s->n_devices, sizeof(*v));
+	if (!v)
+		return hrun_error_errno(err, "calloc");
+	for (size_t i = 0; i < s->n_devices; i++) {
+		v[i] = s->devices[i];
+		v[i].type = v[i].access = NULL;
+		if (take_str(&v[i].type, s->devices[i].type, err) < 0 ||
+		    take_str(&v[i].access, s->devices[i].access, err) < 0) {
+			for (size_t j = 0; j <= i; j++) {
+				free(v[j].type);
+				free(v[j].access);
+			}
+			free(v);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < d->n_devices; i++) {
+		free(d->devices[i].type);
+		free(d->devices[i].access);
+	}
+	free(d->devices);
+	d->devices = v;
+	d->n_devices = s->n_devices;
+	return 0;
+}
+
 int hrun_resources_merge(struct hrun_resources *dst, const struct hrun_resources *src,
 			 struct hrun_error *err)
 {
 	if (!src->set)
 		return 0;
 	dst->set = true;
+	if (merge_device_rules(dst, src, err) < 0)
+		return -1;
 	merge_memory(&dst->memory, &src->memory);
 	if (src->pids.set)
 		dst->pids = src->pids;
@@ -838,6 +878,7 @@ static int update_locked(struct hrun_container *c, const char *json, size_t len,
 			 const struct hrun_resources *flags, struct hrun_error *err)
 {
 	struct hrun_resources *res;
+	bool devices = false;
 
 	if (c->status == HRUN_STATUS_STOPPED || c->status == HRUN_STATUS_CREATING)
 		return hrun_error_plain(err, EINVAL, "container not running");
@@ -850,6 +891,7 @@ static int update_locked(struct hrun_container *c, const char *json, size_t len,
 		if (!given)
 			return -1;
 		r = hrun_resources_merge(res, &given->linux_.resources, err);
+		devices = given->linux_.resources.n_devices > 0;
 		hrun_spec_free(given);
 		if (r < 0)
 			return -1;
@@ -860,7 +902,18 @@ static int update_locked(struct hrun_container *c, const char *json, size_t len,
 		c->spec->linux_.set = true;
 	if (hrun_spec_validate(c->spec, "resources", err) < 0)
 		return -1;
+	/* Rules the cgroup cannot hold are refused before anything changes. */
+	if (devices) {
+		struct hrun_dev_state st;
+		if (hrun_dev_state_build(res, &st, err) < 0)
+			return -1;
+		hrun_dev_state_free(&st);
+	}
 	if (apply(&c->cgroup, res, false, err) < 0)
+		return -1;
+	/* Only when the update brings rules: the rewrite is not free (the v1
+	 * one freezes the container). */
+	if (devices && hrun_cgroup_apply_devices(&c->cgroup, res, true, err) < 0)
 		return -1;
 	return hrun_state_write_config(c->dirfd, c->spec, err);
 }

@@ -504,10 +504,22 @@ static int check_device_rules(struct vctx *c, const struct hrun_resources *r)
 		if (d->type && !in_list(d->type, types))
 			return fail(c, "linux.resources.devices[%zu].type: unknown type %s (expected a, c or b)",
 				    i, Q(d->type, q));
-		for (const char *a = d->access; a && *a; a++)
+		/* runc refuses a rule without access too: it would change
+		 * nothing, and is most likely a mistake. */
+		if (empty(d->access))
+			return fail(c, "linux.resources.devices[%zu].access: required (a combination of r, w and m)",
+				    i);
+		for (const char *a = d->access; *a; a++)
 			if (!strchr("rwm", *a) || strchr(a + 1, *a))
 				return fail(c, "linux.resources.devices[%zu].access: invalid access %s (a combination of r, w and m)",
 					    i, Q(d->access, q));
+		/* 2^32-1 is the v1 kernel's own wildcard: -1 says that. */
+		if (d->major.set && (d->major.v < -1 || d->major.v > 4294967294LL))
+			return fail(c, "linux.resources.devices[%zu].major: %lld out of range (-1 for any, or 0..4294967294)",
+				    i, (long long)d->major.v);
+		if (d->minor.set && (d->minor.v < -1 || d->minor.v > 4294967294LL))
+			return fail(c, "linux.resources.devices[%zu].minor: %lld out of range (-1 for any, or 0..4294967294)",
+				    i, (long long)d->minor.v);
 	}
 	return 0;
 }

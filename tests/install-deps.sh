@@ -15,12 +15,13 @@ set -euo pipefail
 BUILD_PKGS=(build-essential autoconf automake pkg-config
 	libseccomp-dev libcap-dev libselinux1-dev libyajl-dev criu)
 # strace and ltrace: the checks that setup names no rootfs path by string
-# and that the default seccomp profile is not compiled at start.
-TEST_PKGS=(libcmocka-dev busybox-static bats jq clang util-linux socat procps strace ltrace)
+# and that the default seccomp profile is not compiled at start; bpftool:
+# the device filter programs attached to a cgroup.
+TEST_PKGS=(libcmocka-dev busybox-static bats jq clang util-linux socat procps strace ltrace bpftool)
 # qemu, busybox for the boot image and the guest's modprobe, apparmor for
 # apparmor_parser in the guest, e2fsprogs for its scratch disk, procps for
 # bats' per-test timeout there.
-VM_PKGS=(qemu-system-x86 busybox-static bats jq apparmor e2fsprogs coreutils util-linux procps)
+VM_PKGS=(qemu-system-x86 busybox-static bats jq apparmor e2fsprogs coreutils util-linux procps bpftool)
 
 case ${1:-} in
 --build-only) want=("${BUILD_PKGS[@]}") ;;
