@@ -239,6 +239,11 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 		return -1;
 	if (hrun_policy_apply(l->spec, l->level, err) < 0)
 		return -1;
+	{
+		const char *own[] = { l->ctx->root, conf->seccomp_cache_dir, conf->userns_pool_dir };
+		if (hrun_policy_check_binds(l->spec, own, sizeof(own) / sizeof(own[0]), err) < 0)
+			return -1;
+	}
 	if (hrun_seccomp_compile(l->spec, conf->seccomp_cache_dir, &l->seccomp, err) < 0)
 		return hrun_error_prefix(err, "config.json");
 	if (absolute_sources(l, err) < 0 || pass_listen_fds(l, err) < 0)

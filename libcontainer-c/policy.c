@@ -3,9 +3,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "lsm.h"
@@ -314,9 +317,41 @@ static bool rule_host_namespaces(const struct hrun_spec *spec, char *found, size
 
 static const char *const sensitive_sources[] = {
 	"/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/var/run/docker.sock",
-	"/run/containerd", "/var/lib/kubelet", "/run/hrun",
+	"/run/containerd", "/var/lib/kubelet", "/run/hrun", HRUN_SECCOMP_CACHE_DIR, HRUN_USERNS_POOL_DIR,
 };
 
+/* Whether PATH is the directory OUTER or inside it: by device and inode
+ * from PATH up to the root, so symlinks, "..", relative paths and bind
+ * mounts that show the same directory elsewhere all count. A path that
+ * cannot be opened is inside nothing. */
+static bool path_within(const char *path, const char *outer)
+{
+	_cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
+	struct stat o, st;
+
+	if (fd < 0 || stat(outer, &o) < 0)
+		return false;
+	for (int depth = 0; depth < 4096 && fstat(fd, &st) == 0; depth++) {
+		int up;
+		struct stat ust;
+
+		if (st.st_dev == o.st_dev && st.st_ino == o.st_ino)
+			return true;
+		up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0)
+			return false;
+		if (fstat(up, &ust) < 0 || (ust.st_dev == st.st_dev && ust.st_ino == st.st_ino)) {
+			close(up); /* the root: its parent is itself */
+			return false;
+		}
+		close(fd);
+		fd = up;
+	}
+	return false;
+}
+
+/* A bind of a sensitive directory, of something inside one (but "/"), or
+ * of a directory that holds one. */
 static bool rule_sensitive_mounts(const struct hrun_spec *spec, char *found, size_t len)
 {
 	for (size_t i = 0; i < spec->n_mounts; i++) {
@@ -325,16 +360,30 @@ static bool rule_sensitive_mounts(const struct hrun_spec *spec, char *found, siz
 			continue;
 		for (size_t j = 0; j < sizeof(sensitive_sources) / sizeof(sensitive_sources[0]); j++) {
 			const char *s = sensitive_sources[j];
-			size_t n = strlen(s);
-			bool under = strncmp(m->source, s, n) == 0 &&
-				     (m->source[n] == '\0' || m->source[n] == '/' || n == 1);
-			if (under && (n > 1 || strcmp(m->source, "/") == 0)) {
-				snprintf(found, len, "mounts[%zu] binds the host's \"%s\"", i, m->source);
+			if (path_within(s, m->source) || (strcmp(s, "/") != 0 && path_within(m->source, s))) {
+				snprintf(found, len, "mounts[%zu] binds the host's \"%s\" (holding or inside %s)", i,
+					 m->source, s);
 				return true;
 			}
 		}
 	}
 	return false;
+}
+
+int hrun_policy_check_binds(const struct hrun_spec *spec, const char *const *own, size_t n_own,
+			    struct hrun_error *err)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct hrun_mount *m = &spec->mounts[i];
+		if (!m->source || !hrun_mount_is_bind(m))
+			continue;
+		for (size_t j = 0; j < n_own; j++)
+			if (own[j] && *own[j] && path_within(m->source, own[j]))
+				return hrun_error_plain(err, EPERM,
+							"config.json: mounts[%zu].source \"%s\" is inside hrun's own \"%s\": refused at every hardening level",
+							i, m->source, own[j]);
+	}
+	return 0;
 }
 
 static bool is_shared(const char *word)
@@ -390,7 +439,9 @@ static bool rule_seccomp(const struct hrun_spec *spec, char *found, size_t len)
 		snprintf(found, len, "no linux.seccomp");
 		return true;
 	}
-	if (def && (strcmp(def, "SCMP_ACT_ALLOW") == 0 || strcmp(def, "SCMP_ACT_LOG") == 0)) {
+	/* TRACE lets through whatever an attached tracer allows. */
+	if (def && (strcmp(def, "SCMP_ACT_ALLOW") == 0 || strcmp(def, "SCMP_ACT_LOG") == 0 ||
+		    strcmp(def, "SCMP_ACT_TRACE") == 0)) {
 		snprintf(found, len, "linux.seccomp.defaultAction is %s", def);
 		return true;
 	}

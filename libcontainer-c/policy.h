@@ -52,6 +52,13 @@ int hrun_policy_level(const struct hrun_host_config *conf, int flag, const struc
  * that breaks the baseline, naming the rule. */
 int hrun_policy_apply(struct hrun_spec *spec, enum hrun_hardening level, struct hrun_error *err);
 
+/* At every level: refuse a bind mount whose source is inside one of OWN
+ * (hrun's state root, seccomp cache, user namespace pool records; empty
+ * entries skipped), compared by device and inode: a container given those
+ * could rewrite other containers' state or filters. */
+int hrun_policy_check_binds(const struct hrun_spec *spec, const char *const *own, size_t n_own,
+			    struct hrun_error *err);
+
 struct hrun_policy_rule {
 	const char *id;
 	const char *severity; /* high, medium, low */

@@ -201,8 +201,6 @@ static int walk(struct walk *w, const char *path, int flags)
 			continue;
 		}
 		fd = openat(w->cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 && last && errno == ENOENT && (flags & O_CREAT))
-			return openat(w->cur, name, flags | O_NOFOLLOW | O_CLOEXEC, 0);
 		if (fd < 0 || fstat(fd, &st) < 0)
 			return -1;
 		/* A trailing symlink is followed unless O_NOFOLLOW, and always
@@ -227,8 +225,16 @@ static int walk(struct walk *w, const char *path, int flags)
 int hrun_open_in_root_walk(int rootfd, const char *path, int flags)
 {
 	struct walk w = { .rootfd = rootfd, .cur = -1 };
-	int fd = walk(&w, path, flags);
-	int saved = errno;
+	int fd, saved;
+
+	/* The last step reopens by name and only then checks it is what was
+	 * resolved: nothing may have happened to the file by then. */
+	if (flags & (O_CREAT | O_TRUNC | O_WRONLY | O_RDWR)) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = walk(&w, path, flags);
+	saved = errno;
 
 	if (w.cur >= 0)
 		close(w.cur);

@@ -22,7 +22,8 @@ int hrun_open_in_root(int rootfd, const char *path, int flags, struct hrun_error
  * never goes above it and only back to the directory it came down from
  * (else EAGAIN: a rename raced it), and a symlink on procfs other than
  * the ones in its root directory (self, mounts, ...) is refused with
- * ELOOP as a magic link. Returns an fd or -1 with errno. */
+ * ELOOP as a magic link. Opens for reading or O_PATH only (EINVAL for
+ * O_CREAT, O_TRUNC or writing). Returns an fd or -1 with errno. */
 int hrun_open_in_root_walk(int rootfd, const char *path, int flags);
 
 /* Like hrun_open_in_root with O_PATH, but create the missing directories

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <seccomp.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -64,20 +66,35 @@ int hrun_seccomp_builtin_lookup(const char *json, struct hrun_seccomp_prog *out,
 /* --- the host cache ------------------------------------------------------------- */
 
 /* An entry: this header, the profile's canonical text, the instructions.
- * The magic names the format and the hrun version, so a build whose
- * compiler differs never reads another's filters. */
-#define CACHE_MAGIC "hrun-seccomp-1 " PACKAGE_VERSION
-#define CACHE_MAX_ENTRIES 256
-#define CACHE_MAX_JSON (4u << 20)
+ * The header names what made the filter: the format and hrun version, the
+ * libseccomp version (which syscall names it knows decides what a profile
+ * compiles to) and the kernel (whose flags were probed). An entry made by
+ * anything else is not used. */
+#define CACHE_FORMAT "hrun-seccomp-2 " PACKAGE_VERSION
+/* A bound on what a stream of distinct profiles can leave in /run (RAM):
+ * 128 entries of at most 256 KiB of text (Docker's profile is ~20 KiB). */
+#define CACHE_MAX_ENTRIES 128
+#define CACHE_MAX_JSON (256u << 10)
 
 struct cache_header {
-	char magic[32];
+	char maker[128];
 	uint32_t json_len;
 	uint32_t n_insns;
 	uint32_t flags;
 	uint32_t reserved;
 };
-_Static_assert(sizeof(CACHE_MAGIC) <= sizeof(((struct cache_header *)0)->magic), "version too long for the magic");
+
+static void cache_maker(char *buf, size_t len)
+{
+	struct utsname u;
+	const struct scmp_version *v = seccomp_version();
+
+	if (uname(&u) < 0)
+		snprintf(u.release, sizeof(u.release), "?");
+	memset(buf, 0, len);
+	snprintf(buf, len, "%s libseccomp %u.%u.%u kernel %s", CACHE_FORMAT, v->major, v->minor, v->micro,
+		 u.release);
+}
 
 /* FNV-1a: only names the file; the entry's full text is compared. */
 static uint64_t name_hash(const char *s)
@@ -154,7 +171,7 @@ int hrun_seccomp_cache_load(const char *dir, const char *json, struct hrun_secco
 	_cleanup_free_ char *text = NULL;
 	_cleanup_free_ struct sock_filter *insns = NULL;
 	struct cache_header h;
-	char name[32];
+	char name[32], maker[sizeof(h.maker)];
 	size_t json_len = strlen(json);
 	struct stat st;
 
@@ -169,7 +186,8 @@ int hrun_seccomp_cache_load(const char *dir, const char *json, struct hrun_secco
 		return 0;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
 		return 0;
-	if (!read_full(fd, &h, sizeof(h)) || memcmp(h.magic, CACHE_MAGIC, sizeof(CACHE_MAGIC)) != 0 ||
+	cache_maker(maker, sizeof(maker));
+	if (!read_full(fd, &h, sizeof(h)) || memcmp(h.maker, maker, sizeof(maker)) != 0 ||
 	    h.json_len != json_len || h.n_insns == 0 || h.n_insns > BPF_MAXINSNS)
 		return 0;
 	text = malloc(json_len);
@@ -187,7 +205,7 @@ int hrun_seccomp_cache_load(const char *dir, const char *json, struct hrun_secco
 
 static size_t count_entries(int dfd)
 {
-	int fd = dup(dfd);
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	size_t n = 0;
 
@@ -206,7 +224,7 @@ void hrun_seccomp_cache_store(const char *dir, const char *json, const struct hr
 {
 	_cleanup_close_ int dfd = -1, fd = -1;
 	struct cache_header h = { .json_len = (uint32_t)strlen(json), .n_insns = prog->len, .flags = prog->flags };
-	char name[32], tmp[64];
+	char name[32], fdpath[64];
 
 	if (!dir || !*dir || !prog->insns || h.json_len > CACHE_MAX_JSON)
 		return;
@@ -215,22 +233,21 @@ void hrun_seccomp_cache_store(const char *dir, const char *json, const struct hr
 		hrun_debug("seccomp cache %s: %s; not stored", dir, strerror(errno));
 		return;
 	}
-	/* A bound on what a stream of distinct profiles can leave in /run. */
 	if (count_entries(dfd) >= CACHE_MAX_ENTRIES + 2) {
 		hrun_debug("seccomp cache %s: full; not stored", dir);
 		return;
 	}
-	memcpy(h.magic, CACHE_MAGIC, sizeof(CACHE_MAGIC));
+	cache_maker(h.maker, sizeof(h.maker));
 	entry_name(json, name, sizeof(name));
-	snprintf(tmp, sizeof(tmp), ".%s.%d", name, (int)getpid());
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* Written unnamed and linked in whole: a reader sees a complete entry
+	 * or none, and a crash leaves no partial file behind. An entry of that
+	 * name that exists already stays. */
+	fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
-	/* Written under a private name and renamed: a reader sees a whole
-	 * entry or none. */
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
 	if (!write_full(fd, &h, sizeof(h)) || !write_full(fd, json, h.json_len) ||
-	    !write_full(fd, prog->insns, prog->len * sizeof(*prog->insns)) || renameat(dfd, tmp, dfd, name) < 0) {
+	    !write_full(fd, prog->insns, prog->len * sizeof(*prog->insns)) ||
+	    (linkat(AT_FDCWD, fdpath, dfd, name, AT_SYMLINK_FOLLOW) < 0 && errno != EEXIST))
 		hrun_debug("seccomp cache %s: write %s: %s", dir, name, strerror(errno));
-		unlinkat(dfd, tmp, 0);
-	}
 }

@@ -554,6 +554,12 @@ static int compile(const struct hrun_seccomp *sc, struct hrun_seccomp_prog *out,
 	if (!ctx)
 		return hrun_error_plain(err, EINVAL, "linux.seccomp.defaultAction: libseccomp refused %s",
 					sc->default_action);
+	/* A syscall of an architecture not in the filter kills the whole
+	 * process, not only the thread (libseccomp's default), which could
+	 * leave a process hung on a dead thread. */
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0)
+		return hrun_error_plain(err, ENOTSUP, "seccomp: libseccomp %s cannot kill the process on a foreign architecture",
+					hrun_seccomp_libseccomp_version());
 	if (add_arches(ctx, sc, err) < 0 || add_flags(ctx, sc, &out->flags, err) < 0 ||
 	    listener_flags(sc, &out->flags, err) < 0)
 		return -1;

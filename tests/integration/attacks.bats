@@ -644,3 +644,24 @@ fake_proc_sys() {
 	hrun delete --force "$ID"
 	assert_no_leftovers "$ID"
 }
+
+@test "attack: a config binds hrun's own state root or seccomp cache to rewrite other containers' state or filters; refused at every level" {
+	mkdir -p "$ROOTFS/mnt" "$STATE" "$BUNDLE.cache"
+	printf 'seccomp_cache_dir = %s\n' "$BUNDLE.cache" >"$BUNDLE.conf"
+	ln -s "$STATE" "$BUNDLE/state-link"
+	set_args /bin/true
+	local src
+	# The state root itself, through a symlink, as a relative path, a
+	# directory inside it, and the seccomp cache.
+	for src in "$STATE" "$BUNDLE/state-link" "../$(basename "$STATE")" "$STATE/x" "$BUNDLE.cache"; do
+		mkdir -p "$STATE/x"
+		update_config '.mounts = [.mounts[] | select(.destination != "/mnt")] + [{"destination": "/mnt", "type": "bind", "source": $s, "options": ["rbind", "rw"]}]' --arg s "$src"
+		run hrun --host-config "$BUNDLE.conf" --hardening=compat run -b "$BUNDLE" "$ID"
+		[ "$status" -ne 0 ] || { echo "$src accepted: $output"; return 1; }
+		[[ "$output" == *"is inside hrun's own"*"refused at every hardening level"* ]] || { echo "$output"; return 1; }
+		rmdir "$STATE/x"
+		[ -z "$(ls -A "$STATE")" ] || { ls -la "$STATE"; return 1; }
+	done
+	rm -rf "$BUNDLE.cache" "$BUNDLE.conf"
+	assert_no_leftovers "$ID"
+}

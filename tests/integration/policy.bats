@@ -185,6 +185,17 @@ refused_by() {
 	refused_by HR-HOSTMOUNT
 }
 
+@test "strict refuses a bind of a directory holding a sensitive one, by inode: /run, via a symlink, as /var/run (HR-HOSTMOUNT)" {
+	mkdir "$BUNDLE/rootfs/mnt"
+	ln -s /run "$BUNDLE/run-link"
+	local src
+	for src in /run "$BUNDLE/run-link" /var/run /run/../run; do
+		update_config '.mounts = [.mounts[] | select(.destination != "/mnt")] + [{"destination": "/mnt", "type": "bind", "source": $s, "options": ["rbind", "rw"]}]' --arg s "$src"
+		hrun_at --hardening=strict -- report
+		refused_by HR-HOSTMOUNT
+	done
+}
+
 @test "strict accepts a bind mount of a dedicated directory" {
 	mkdir "$BUNDLE/rootfs/mnt" "$BUNDLE/data"
 	update_config ".mounts += [{\"destination\": \"/mnt\", \"type\": \"bind\", \"source\": \"$BUNDLE/data\", \"options\": [\"bind\", \"ro\"]}]"

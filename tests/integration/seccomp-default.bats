@@ -227,6 +227,10 @@ syscalls_script() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"rule HR-SECCOMP"*"defaultAction is SCMP_ACT_ALLOW"* ]]
 	assert_no_leftovers "$ID"
+	# TRACE lets through what an attached tracer allows.
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_TRACE"}'
+	run hrun --hardening=strict run -b "$BUNDLE" "$ID"
+	[[ "$output" == *"rule HR-SECCOMP"*"defaultAction is SCMP_ACT_TRACE"* ]]
 	update_config 'del(.linux.seccomp)'
 	run hrun --hardening=strict run -b "$BUNDLE" "$ID"
 	[ "$status" -eq 0 ]
