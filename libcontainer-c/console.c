@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -306,6 +307,7 @@ static int socket_addr(const char *path, const char *what, struct sockaddr_un *a
 
 int hrun_unix_connect(const char *path, const char *what, struct hrun_error *err)
 {
+	const struct timeval timeout = { .tv_sec = 30 };
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	_cleanup_close_ int dirfd = -1;
 	_cleanup_close_ int fd = -1;
@@ -318,6 +320,10 @@ int hrun_unix_connect(const char *path, const char *what, struct hrun_error *err
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return hrun_error_errno(err, "create a unix socket");
+	/* A peer that never accepts (a full backlog) or never reads must not
+	 * hang create: the send timeout bounds connect and send alike. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) < 0)
+		return hrun_error_errno(err, "set a send timeout on the %s socket", what);
 	do
 		r = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
 	while (r < 0 && errno == EINTR);
