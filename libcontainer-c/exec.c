@@ -199,6 +199,7 @@ static int build_process(struct exec *e, const struct hrun_context *ctx, struct 
 		return -1;
 	if (hrun_host_config_load(ctx->host_config, &conf, err) < 0)
 		return -1;
+	hrun_rootless_seccomp_cache(conf.seccomp_cache_dir, sizeof(conf.seccomp_cache_dir));
 	return hrun_seccomp_compile(spec, conf.seccomp_cache_dir, &e->seccomp, err);
 }
 

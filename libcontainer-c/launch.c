@@ -249,6 +249,7 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 	}
 	if (hrun_host_config_load(l->ctx->host_config, conf, err) < 0)
 		return -1;
+	hrun_rootless_seccomp_cache(conf->seccomp_cache_dir, sizeof(conf->seccomp_cache_dir));
 	if (hrun_policy_level(conf, l->ctx->hardening, l->spec, &l->level, err) < 0)
 		return -1;
 	if (hrun_policy_apply(l->spec, l->level, err) < 0)

@@ -48,6 +48,16 @@ char *hrun_rootless_default_root(void)
 	return root;
 }
 
+void hrun_rootless_seccomp_cache(char *dir, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (!hrun_rootless_caller())
+		return;
+	if (!xdg || xdg[0] != '/' || (size_t)snprintf(dir, len, "%s/hrun-seccomp", xdg) >= len)
+		dir[0] = '\0';
+}
+
 static int single_map(struct hrun_idmaps *maps, uint32_t host, struct hrun_error *err)
 {
 	maps->v = calloc(1, sizeof(*maps->v));

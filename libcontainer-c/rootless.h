@@ -29,6 +29,12 @@ int hrun_rootless_parse(const char *value, bool *rootless);
  * unset or not absolute. */
 char *hrun_rootless_default_root(void);
 
+/* An unprivileged caller compiles seccomp profiles into a cache of its
+ * own, "$XDG_RUNTIME_DIR/hrun-seccomp" (the host's is root's, and one
+ * owned by someone else is never trusted), or none without
+ * XDG_RUNTIME_DIR: DIR (LEN bytes) is rewritten. Nothing for root. */
+void hrun_rootless_seccomp_cache(char *dir, size_t len);
+
 /* An unprivileged caller's container needs a user namespace: add one to
  * SPEC when it has none, mapping container id 0 to the caller's euid and
  * egid (one id each), the only maps the kernel lets us write ourselves.

@@ -253,7 +253,7 @@ with_out_dir() {
 	[ -z "$(rl list -q)" ]
 }
 
-@test "rootless: no cgroup without delegation (state, pause, ps say so); limits are refused, nothing left" {
+@test "rootless: no cgroup without delegation (state, pause, ps, update say so); limits are refused, nothing left" {
 	sleeper
 	rl_detached --debug run -d -b "$BUNDLE" "$ID"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
@@ -263,7 +263,10 @@ with_out_dir() {
 	run -1 rl pause "$ID"
 	[[ $output == *"no cgroup to freeze"* ]] || { echo "$output"; false; }
 	run -1 rl ps "$ID"
-	[[ $output == *"has no cgroup of its own (rootless without cgroup delegation)"* ]] || { echo "$output"; false; }
+	[[ $output == *"has no cgroup of its own (rootless without cgroup delegation): ps needs one"* ]] || { echo "$output"; false; }
+	run -1 rl update --memory 64m "$ID"
+	[[ $output == *"has no cgroup of its own (rootless without cgroup delegation): update needs one"* ]] || { echo "$output"; false; }
+	[ "$(jq -r .linux.resources.memory "$STATE/$ID/config.json")" = null ]
 	rl delete --force "$ID"
 	assert_no_leftovers "$ID"
 
@@ -328,4 +331,17 @@ with_out_dir() {
 	run -1 rl run -b "$BUNDLE" "$ID"
 	[[ $output == *'process.oomScoreAdj -500'*'Permission denied'* ]] || { echo "$output"; false; }
 	assert_no_leftovers "$ID"
+}
+
+@test "rootless: a config's own seccomp profile is cached under \$XDG_RUNTIME_DIR/hrun-seccomp, the user's" {
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": [{"names": ["mkdirat", "mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+	set_args /bin/sh -c 'mkdir /tmp/x || echo refused'
+	run rl run -b "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[[ $output == *refused* ]]
+	[ "$(stat -c %u:%a "$RL_BASE/xdg/hrun-seccomp")" = "$RL_UID:700" ]
+	[ "$(find "$RL_BASE/xdg/hrun-seccomp" -type f -user "$RL_UID" | wc -l)" -ge 1 ]
+	run rl --debug run -b "$BUNDLE" "$ID-2"
+	[[ $output == *"seccomp: the cached filter $RL_BASE/xdg/hrun-seccomp/"* ]] || { echo "$output"; false; }
 }
