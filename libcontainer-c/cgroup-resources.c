@@ -926,7 +926,13 @@ int hrun_container_update(const struct hrun_context *ctx, const char *id, const 
 
 	if (hrun_container_open(ctx, id, true, &c, err) < 0)
 		return -1;
-	r = update_locked(&c, json, len, flags, err);
+	/* Rootless without delegation: nothing would enforce the change. */
+	if (!c.cgroup.path && c.status != HRUN_STATUS_STOPPED)
+		r = hrun_error_plain(err, ENOTSUP,
+				     "container %s has no cgroup of its own (rootless without cgroup delegation): update needs one",
+				     id);
+	else
+		r = update_locked(&c, json, len, flags, err);
 	hrun_container_close(&c);
 	return r;
 }

@@ -21,6 +21,7 @@
 #include "namespace.h"
 #include "policy.h"
 #include "process-attrs.h"
+#include "rootless.h"
 #include "safepath.h"
 #include "sealed-exe.h"
 #include "seccomp.h"
@@ -198,6 +199,7 @@ static int build_process(struct exec *e, const struct hrun_context *ctx, struct 
 		return -1;
 	if (hrun_host_config_load(ctx->host_config, &conf, err) < 0)
 		return -1;
+	hrun_rootless_seccomp_cache(conf.seccomp_cache_dir, sizeof(conf.seccomp_cache_dir));
 	return hrun_seccomp_compile(spec, conf.seccomp_cache_dir, &e->seccomp, err);
 }
 
@@ -277,6 +279,14 @@ static __attribute__((noreturn)) void run_helper(struct exec *e)
 	    (e->c.spec->process->selinux_label && *e->c.spec->process->selinux_label)) {
 		xargs.procfd = hrun_procfs_open("/proc", &err);
 		if (xargs.procfd < 0)
+			goto fail;
+	}
+	/* Unprivileged, we cannot write the process's oom_score_adj once it
+	 * is undumpable (its /proc files are the host root's then): we set
+	 * ours, still outside the container, and it inherits it. */
+	if (hrun_rootless_caller() && e->c.spec->process->oom_score_adj.set) {
+		_cleanup_close_ int procfd = hrun_procfs_open("/proc", &err);
+		if (procfd < 0 || hrun_process_write_oom_score(procfd, getpid(), e->c.spec->process, &err) < 0)
 			goto fail;
 	}
 	/* All but the cgroup namespace: inside it our own cgroup is outside
@@ -361,7 +371,7 @@ static int spawn(struct exec *e, struct hrun_error *err)
 	 * pid before the process may run anything. */
 	if (hrun_cgroup_enter_v1(&e->c.cgroup, e->pid, err) < 0)
 		return -1;
-	if (e->c.spec->process->oom_score_adj.set) {
+	if (e->c.spec->process->oom_score_adj.set && !hrun_rootless_caller()) {
 		_cleanup_close_ int procfd = hrun_procfs_open("/proc", err);
 		if (procfd < 0 ||
 		    hrun_process_write_oom_score(procfd, e->pid, e->c.spec->process, err) < 0)

@@ -326,11 +326,17 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	size_t n_landlock = a->landlock ? a->landlock->n : 0;
 	pid_t host_pid = 0;
 
-	if (make_undumpable(err) < 0)
+	/* An unprivileged parent opens our /proc files (id maps,
+	 * oom_score_adj) as their owner, which we stop being once
+	 * undumpable; until it has, we are in a user namespace nothing of
+	 * the container is in yet, with no id of our own. */
+	if (!a->parent_unprivileged && make_undumpable(err) < 0)
 		return -1;
 	if (hrun_process_set_affinity("initial", proc->exec_cpu_affinity.initial, err) < 0)
 		return -1;
 	if (hrun_sync_expect(a->sync_fd, HRUN_SYNC_MAPS_WRITTEN, "hrun", &host_pid, err) < 0)
+		return -1;
+	if (a->parent_unprivileged && make_undumpable(err) < 0)
 		return -1;
 	procfd = hrun_procfs_open("/proc", err);
 	if (procfd < 0)

@@ -14,6 +14,7 @@ struct hrun_init_args {
 	const struct hrun_spec *spec;
 	int sync_fd;		/* our end of the sync socketpair */
 	bool new_userns;	/* we created a user namespace: become its root */
+	bool parent_unprivileged; /* it writes our maps itself: stay dumpable until then */
 	bool new_cgroupns;	/* unshare it once the parent put us in our cgroups */
 	bool no_pivot;
 	bool no_new_keyring;	/* keep the caller's session keyring */

@@ -34,6 +34,7 @@
 #include "notify.h"
 #include "policy.h"
 #include "process-attrs.h"
+#include "rootless.h"
 #include "safepath.h"
 #include "sealed-exe.h"
 #include "seccomp.h"
@@ -70,6 +71,7 @@ struct launch {
 	int *mount_trees;	/* per config mount: its idmapped tree, or -1 */
 	struct hrun_host_config conf;
 	bool default_userns;	/* hrun adds the user namespace, from the pool */
+	bool rootless_userns;	/* hrun adds the user namespace, mapping its unprivileged caller */
 	const char *userns_note;	/* for the state: how the user namespace came about */
 	char *userns_note_buf;
 	int rootfs_tree;	/* with the default user namespace: the idmapped rootfs */
@@ -184,7 +186,7 @@ static int decide_default_userns(struct launch *l, struct hrun_error *err)
 {
 	struct hrun_error why = { 0 };
 
-	l->userns_note = hrun_spec_find_ns(l->spec, HRUN_NS_USER) ? "config" : "none";
+	l->userns_note = l->rootless_userns ? "rootless" : hrun_spec_find_ns(l->spec, HRUN_NS_USER) ? "config" : "none";
 	if (!l->conf.userns_pool.count || l->level == HRUN_HARDENING_COMPAT ||
 	    hrun_spec_find_ns(l->spec, HRUN_NS_USER))
 		return 0;
@@ -233,8 +235,21 @@ static int load_bundle(struct launch *l, struct hrun_error *err)
 			return hrun_error_plain(err, EINVAL,
 						"config.json: linux.namespaces: hrun needs a new mount namespace (type \"mount\" without a path)");
 	}
+	/* Before the policy, which sees the effective config: an
+	 * unprivileged caller can make no namespace without a user one. */
+	if (hrun_rootless_caller()) {
+		int added;
+
+		if (hrun_rootless_check(l->spec, err) < 0)
+			return -1;
+		added = hrun_rootless_add_userns(l->spec, err);
+		if (added < 0)
+			return -1;
+		l->rootless_userns = added == 1;
+	}
 	if (hrun_host_config_load(l->ctx->host_config, conf, err) < 0)
 		return -1;
+	hrun_rootless_seccomp_cache(conf->seccomp_cache_dir, sizeof(conf->seccomp_cache_dir));
 	if (hrun_policy_level(conf, l->ctx->hardening, l->spec, &l->level, err) < 0)
 		return -1;
 	if (hrun_policy_apply(l->spec, l->level, err) < 0)
@@ -450,22 +465,57 @@ static int write_state(struct launch *l, const char *status, struct hrun_error *
 	return hrun_state_write(l->state_fd, &st, err);
 }
 
+/* Rootless, with no cgroup we may write (no delegation): as runc, the
+ * container stays in our cgroup, unless the config asks for limits that
+ * nothing would enforce. WHY is the error that said so. */
+static int run_without_cgroup(struct launch *l, struct hrun_error *why, struct hrun_error *err)
+{
+	const char *limit = hrun_rootless_limit_asked(&l->spec->linux_.resources);
+	struct hrun_error ignored = { 0 };
+
+	/* A hybrid host may have let us make one hierarchy's and not the
+	 * next: nothing of it stays. */
+	hrun_cgroup_destroy(&l->cgroup, &ignored);
+	hrun_cgroup_release(&l->cgroup);
+	l->cgroup = (struct hrun_cgroup){ .mode = HRUN_CGROUP_NONE, .v2_fd = -1 };
+	l->cgroup_made = false;
+	if (limit)
+		return hrun_error_plain(err, why->code,
+					"config.json: %s: rootless without cgroup delegation, no limit can be set (%s); delegate a cgroup to this user or remove the limits",
+					limit, why->msg);
+	hrun_debug("rootless: the container gets no cgroup of its own (%s); pause, ps and update need one", why->msg);
+	return 0;
+}
+
+static bool cgroup_denied(int code)
+{
+	return code == EACCES || code == EPERM || code == EROFS;
+}
+
 static int make_cgroup(struct launch *l, struct hrun_error *err)
 {
 	_cleanup_free_ char *path = hrun_cgroup_resolve_path(l->spec->linux_.cgroups_path, l->id, err);
+	struct hrun_error why = { 0 };
 
 	if (!path)
 		return -1;
 	l->cgroup_made = true;
-	if (hrun_cgroup_create(path, &l->cgroup, err) < 0)
-		return -1;
+	if (hrun_cgroup_create(path, &l->cgroup, &why) < 0) {
+		if (!l->ctx->rootless || !cgroup_denied(why.code)) {
+			*err = why;
+			return -1;
+		}
+		if (run_without_cgroup(l, &why, err) < 0)
+			return -1;
+	}
 	/* Saved now, so that `delete --force` finds the cgroup should this
 	 * command die before the container is created. Limits before the
 	 * clone: init never runs a step unlimited. */
-	return write_state(l, "creating", err) < 0 ||
-			       hrun_cgroup_apply_resources(&l->cgroup, &l->spec->linux_.resources, err) < 0
-		       ? -1
-		       : 0;
+	if (write_state(l, "creating", err) < 0)
+		return -1;
+	if (!l->cgroup.path)
+		return 0;
+	return hrun_cgroup_apply_resources(&l->cgroup, &l->spec->linux_.resources, err);
 }
 
 static void run_init(struct launch *l)
@@ -475,6 +525,7 @@ static void run_init(struct launch *l)
 		.sync_fd = l->child_fd,
 		.new_userns = (hrun_ns_new_flags(l->spec) & CLONE_NEWUSER) != 0,
 		.new_cgroupns = (hrun_ns_new_flags(l->spec) & CLONE_NEWCGROUP) != 0,
+		.parent_unprivileged = hrun_rootless_caller(),
 		.no_pivot = l->opts->no_pivot,
 		.no_new_keyring = l->opts->no_new_keyring,
 		.preserve_fds = l->preserve_fds,

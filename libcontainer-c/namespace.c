@@ -14,6 +14,7 @@
 #include <linux/magic.h>
 
 #include "cleanup.h"
+#include "rootless.h"
 #include "safepath.h"
 
 int hrun_ns_clone_flag(enum hrun_ns_type type)
@@ -157,19 +158,37 @@ static int write_map(int procfd, pid_t pid, const char *file, const struct hrun_
 	return hrun_proc_write(procfd, rel, text, len, err);
 }
 
+/* The one map the kernel lets an unprivileged writer write itself: one
+ * id, the writer's own. */
+static bool own_id_only(const struct hrun_idmaps *maps, uint32_t own)
+{
+	return maps->n == 1 && maps->v[0].size == 1 && maps->v[0].host_id == own;
+}
+
 int hrun_ns_write_id_maps(pid_t pid, const struct hrun_idmaps *uids,
 			  const struct hrun_idmaps *gids, struct hrun_error *err)
 {
 	_cleanup_close_ int procfd = hrun_procfs_open("/proc", err);
+	bool privileged = geteuid() == 0;
+	char rel[64];
 
 	if (procfd < 0)
 		return -1;
-	if (write_map(procfd, pid, "uid_map", uids, err) < 0)
+	if (uids->set && uids->n > 0 && !privileged && !own_id_only(uids, (uint32_t)geteuid())) {
+		if (hrun_rootless_run_idmap_tool("newuidmap", pid, uids, err) < 0)
+			return -1;
+	} else if (write_map(procfd, pid, "uid_map", uids, err) < 0) {
 		return -1;
+	}
+	if (!gids->set || gids->n == 0)
+		return 0;
 	/* As root we keep setgroups allowed: the container may set its
-	 * additionalGids. An unprivileged caller would have to deny it. */
-	if (geteuid() != 0) {
-		char rel[64];
+	 * additionalGids; so does newgidmap for ranges /etc/subgid grants.
+	 * Writing our own gid alone, the kernel wants setgroups denied
+	 * first (or a user could shed a group that denies it access). */
+	if (!privileged && !own_id_only(gids, (uint32_t)getegid()))
+		return hrun_rootless_run_idmap_tool("newgidmap", pid, gids, err);
+	if (!privileged) {
 		snprintf(rel, sizeof(rel), "%d/setgroups", pid);
 		if (hrun_proc_write(procfd, rel, "deny", 4, err) < 0)
 			return -1;

@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "json.h"
+#include "rootless.h"
 #include "userns-pool.h"
 
 int hrun_id_validate(const char *id, struct hrun_error *err)
@@ -35,10 +36,37 @@ int hrun_id_validate(const char *id, struct hrun_error *err)
 	return 0;
 }
 
+/* An unprivileged caller's state root must be its own and closed to
+ * others: another user who made it (in a shared /tmp, say) could see or
+ * swap the containers' state. */
+static int check_rootless_root(int fd, const char *root, struct hrun_error *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return hrun_error_errno(err, "stat state root \"%s\"", root);
+	if (st.st_uid != geteuid())
+		return hrun_error_plain(err, EPERM, "state root \"%s\" belongs to uid %u, not to this user (uid %u)",
+					root, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & 022)
+		return hrun_error_plain(err, EPERM, "state root \"%s\" is writable by other users (mode %04o)", root,
+					(unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+static int root_failed(const char *what, const char *root, struct hrun_error *err)
+{
+	if (errno == EACCES && hrun_rootless_caller())
+		return hrun_error_errno(err, "%s \"%s\" (running rootless: set XDG_RUNTIME_DIR or give --root a directory of yours)",
+					what, root);
+	return hrun_error_errno(err, "%s \"%s\"", what, root);
+}
+
 static int open_root(const char *root, struct hrun_error *err)
 {
 	_cleanup_free_ char *path = strdup(root);
-	int fd;
+	_cleanup_close_ int fd = -1;
+	bool made;
 
 	if (!path)
 		return hrun_error_errno(err, "strdup");
@@ -48,15 +76,24 @@ static int open_root(const char *root, struct hrun_error *err)
 			continue;
 		*p = '\0';
 		if (mkdir(path, 0711) < 0 && errno != EEXIST)
-			return hrun_error_errno(err, "create state root \"%s\"", path);
+			return root_failed("create state root", path, err);
 		*p = '/';
 	}
-	if (mkdir(root, 0700) < 0 && errno != EEXIST)
-		return hrun_error_errno(err, "create state root \"%s\"", root);
+	made = mkdir(root, 0700) == 0;
+	if (!made && errno != EEXIST)
+		return root_failed("create state root", root, err);
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return hrun_error_errno(err, "open state root \"%s\"", root);
-	return fd;
+		return root_failed("open state root", root, err);
+	if (!hrun_rootless_caller())
+		return hrun_steal_fd(&fd);
+	/* The XDG base directory spec: a sticky file or directory in
+	 * $XDG_RUNTIME_DIR is not removed for age (runc does the same). */
+	if (made && fchmod(fd, 01700) < 0)
+		return hrun_error_errno(err, "chmod state root \"%s\"", root);
+	if (check_rootless_root(fd, root, err) < 0)
+		return -1;
+	return hrun_steal_fd(&fd);
 }
 
 /* Returns the locked directory fd, -1 with errno EEXIST when taken. */

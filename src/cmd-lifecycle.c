@@ -2,11 +2,13 @@
  * resume. Each takes exactly one container ID. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "cleanup.h"
 #include "config.h"
@@ -95,7 +97,24 @@ int cmd_start(const struct hrun_context *ctx, int argc, char **argv)
 }
 
 /* What `state` prints for one container and `list --format json` for each. */
-void cmd_container_json(struct hrun_jgen *g, const struct hrun_container *c)
+/* runc's list names the user who owns the state directory; its state
+ * leaves "owner" empty. */
+const char *cmd_owner_name(const struct hrun_container *c, char *buf, size_t len)
+{
+	struct stat st;
+	struct passwd *pw;
+
+	if (fstat(c->dirfd, &st) < 0)
+		return "";
+	pw = getpwuid(st.st_uid);
+	if (pw)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "#%u", (unsigned)st.st_uid);
+	return buf;
+}
+
+void cmd_container_json(struct hrun_jgen *g, const struct hrun_container *c, const char *owner)
 {
 	const struct hrun_map *ann = c->spec ? &c->spec->annotations : NULL;
 
@@ -124,7 +143,7 @@ void cmd_container_json(struct hrun_jgen *g, const struct hrun_container *c)
 		hrun_jgen_map_close(g);
 	}
 	hrun_jgen_key(g, "owner");
-	hrun_jgen_string(g, "");
+	hrun_jgen_string(g, owner);
 	hrun_jgen_map_close(g);
 }
 
@@ -143,7 +162,7 @@ int cmd_state(const struct hrun_context *ctx, int argc, char **argv)
 		return cmd_fail(&err);
 	g = hrun_jgen_new(true);
 	if (g) {
-		cmd_container_json(g, &c);
+		cmd_container_json(g, &c, "");
 		text = hrun_jgen_finish(g, &err);
 	}
 	hrun_container_close(&c);

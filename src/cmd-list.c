@@ -88,6 +88,7 @@ static size_t column(size_t width, const char *s)
 
 struct row {
 	char pid[16];
+	char owner[64];
 	struct hrun_container c;
 };
 
@@ -121,7 +122,8 @@ int cmd_list(const struct hrun_context *ctx, int argc, char **argv)
 		if (g) {
 			hrun_jgen_array_open(g);
 			for (size_t k = 0; k < n; k++)
-				cmd_container_json(g, &rows[k].c);
+				cmd_container_json(g, &rows[k].c,
+						   cmd_owner_name(&rows[k].c, rows[k].owner, sizeof(rows[k].owner)));
 			hrun_jgen_array_close(g);
 			text = hrun_jgen_finish(g, &err);
 		}
@@ -149,7 +151,8 @@ int cmd_list(const struct hrun_context *ctx, int argc, char **argv)
 			struct row *row = &rows[k];
 			printf("%-*s%-*s%-*s%-*s%-*s%s\n", (int)w[0], row->c.state.id, (int)w[1], row->pid,
 			       (int)w[2], hrun_status_name(row->c.status), (int)w[3], row->c.state.bundle,
-			       (int)w[4], row->c.state.created, "root");
+			       (int)w[4], row->c.state.created,
+			       cmd_owner_name(&row->c, row->owner, sizeof(row->owner)));
 		}
 	}
 	for (size_t k = 0; k < n; k++)
@@ -244,8 +247,12 @@ int cmd_ps(const struct hrun_context *ctx, int argc, char **argv)
 		return i < 0;
 	if (hrun_container_open(ctx, argv[i], false, &c, &err) < 0)
 		return cmd_fail(&err);
-	if (c.status == HRUN_STATUS_STOPPED || !c.cgroup.path)
+	if (c.status == HRUN_STATUS_STOPPED)
 		r = hrun_error_plain(&err, ESRCH, "container not running");
+	else if (!c.cgroup.path)
+		r = hrun_error_plain(&err, ENOTSUP,
+				     "container %s has no cgroup of its own (rootless without cgroup delegation): ps needs one",
+				     argv[i]);
 	else
 		r = hrun_cgroup_pids(&c.cgroup, &pids, &n, &err);
 	hrun_container_close(&c);

@@ -33,7 +33,11 @@ int cmd_args(const char *name, const char *usage, const struct cli_option *optio
 	     char **argv, cli_handler fn, void *data, bool *help, int min, int max);
 
 /* One container as `state` and `list --format json` print it. */
-void cmd_container_json(struct hrun_jgen *g, const struct hrun_container *c);
+void cmd_container_json(struct hrun_jgen *g, const struct hrun_container *c, const char *owner);
+
+/* Who owns container C's state directory, as `list` shows it (a user
+ * name, or "#UID"); written into BUF. */
+const char *cmd_owner_name(const struct hrun_container *c, char *buf, size_t len);
 
 /* Print ERR as the command's failure and return the exit status 1. */
 int cmd_fail(const struct hrun_error *err);

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "config.h"
 #include "policy.h"
+#include "rootless.h"
 #include "state.h"
 
 enum {
@@ -30,12 +31,12 @@ enum {
 };
 
 static const struct cli_option global_options[] = {
-	{ "root", 0, true, OPT_ROOT, "value", "root directory for container state (default: " HRUN_DEFAULT_ROOT ")" },
+	{ "root", 0, true, OPT_ROOT, "value", "root directory for container state (default: " HRUN_DEFAULT_ROOT ", $XDG_RUNTIME_DIR/hrun when not root)" },
 	{ "log", 0, true, OPT_LOG, "value", "write log lines to this file as well" },
 	{ "log-format", 0, true, OPT_LOG_FORMAT, "value", "log file format: text or json" },
 	{ "debug", 0, false, OPT_DEBUG, NULL, "log debug messages" },
 	{ "systemd-cgroup", 0, false, OPT_SYSTEMD_CGROUP, NULL, "use systemd to manage cgroups" },
-	{ "rootless", 0, true, OPT_ROOTLESS, "value", "true, false or auto (accepted for runc compatibility)" },
+	{ "rootless", 0, true, OPT_ROOTLESS, "value", "cgroups without delegation: true, false or auto (default: auto, true when not root)" },
 	{ "criu", 0, true, OPT_CRIU, "value", "accepted and ignored (runc compatibility)" },
 	{ "hardening", 0, true, OPT_HARDENING, "value", "compat, default or strict (default: from " HRUN_HOST_CONFIG ")" },
 	{ "host-config", 0, true, OPT_HOST_CONFIG, "value", "host configuration file (default: " HRUN_HOST_CONFIG ")" },
@@ -75,6 +76,7 @@ struct globals {
 	enum hrun_log_format log_format;
 	bool help;
 	bool version;
+	bool root_given;
 };
 
 static bool flag_on(const char *value)
@@ -105,6 +107,7 @@ static int on_global(void *data, int id, const char *value)
 	switch (id) {
 	case OPT_ROOT:
 		g->ctx.root = value;
+		g->root_given = true;
 		break;
 	case OPT_LOG:
 		g->log = value;
@@ -131,11 +134,10 @@ static int on_global(void *data, int id, const char *value)
 		}
 		break;
 	case OPT_ROOTLESS:
-		if (strcmp(value, "true") && strcmp(value, "false") && strcmp(value, "auto")) {
+		if (hrun_rootless_parse(value, &g->ctx.rootless) < 0) {
 			hrun_log(HRUN_LOG_ERROR, "invalid value \"%s\" for --rootless (true, false or auto)", value);
 			return -1;
 		}
-		g->ctx.rootless = strcmp(value, "true") == 0;
 		break;
 	case OPT_CRIU:
 		break;
@@ -197,10 +199,17 @@ int main(int argc, char **argv)
 
 	_cleanup_free_ char *root = NULL;
 	_cleanup_free_ char *host_config = NULL;
+	_cleanup_free_ char *xdg_root = NULL;
 
 	g.ctx.argv = argv;
+	g.ctx.rootless = hrun_rootless_caller();
 	if (cli_parse(argc, argv, &i, global_options, on_global, &g) < 0)
 		return 1;
+	/* As runc: an unprivileged user's containers live under its
+	 * XDG_RUNTIME_DIR; without one, /run/hrun is tried and its
+	 * permission error says what to do. */
+	if (!g.root_given && hrun_rootless_caller() && (xdg_root = hrun_rootless_default_root()))
+		g.ctx.root = xdg_root;
 	if (absolute(&g.ctx.root, &root) < 0 || absolute(&g.ctx.host_config, &host_config) < 0)
 		return 1;
 	if (hrun_log_open(g.log, g.log_format, g.ctx.debug, &err) < 0)

@@ -16,8 +16,9 @@ BUILD_PKGS=(build-essential autoconf automake pkg-config
 	libseccomp-dev libcap-dev libselinux1-dev libyajl-dev criu)
 # strace and ltrace: the checks that setup names no rootfs path by string
 # and that the default seccomp profile is not compiled at start; bpftool:
-# the device filter programs attached to a cgroup.
-TEST_PKGS=(libcmocka-dev busybox-static bats jq clang util-linux socat procps strace ltrace bpftool)
+# the device filter programs attached to a cgroup; uidmap: newuidmap and
+# newgidmap for the rootless tests' multi-range maps.
+TEST_PKGS=(libcmocka-dev busybox-static bats jq clang util-linux socat procps strace ltrace bpftool uidmap)
 # qemu, busybox for the boot image and the guest's modprobe, apparmor for
 # apparmor_parser in the guest, e2fsprogs for its scratch disk, procps for
 # bats' per-test timeout there.
