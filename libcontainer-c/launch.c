@@ -21,6 +21,7 @@
 
 #include "cgroup.h"
 #include "cgroup-resources.h"
+#include "cgroup-systemd.h"
 #include "cleanup.h"
 #include "console.h"
 #include "foreground.h"
@@ -437,6 +438,8 @@ static int write_state(struct launch *l, const char *status, struct hrun_error *
 		.rootfs = l->rootfs,
 		.created = l->created,
 		.cgroup_path = l->cgroup.path,
+		.systemd_unit = l->cgroup.unit,
+		.systemd_bus = l->cgroup.bus,
 		.hardening = (char *)hrun_hardening_name(l->level),
 		.userns = (char *)l->userns_note,
 		.landlock_host = l->landlock_host,
@@ -447,13 +450,17 @@ static int write_state(struct launch *l, const char *status, struct hrun_error *
 
 static int make_cgroup(struct launch *l, struct hrun_error *err)
 {
-	_cleanup_free_ char *path = hrun_cgroup_resolve_path(l->spec->linux_.cgroups_path, l->id, err);
+	_cleanup_free_ char *path = NULL;
 
-	if (!path)
-		return -1;
 	l->cgroup_made = true;
-	if (hrun_cgroup_create(path, &l->cgroup, err) < 0)
+	if (l->ctx->systemd_cgroup) {
+		if (hrun_cgroup_systemd_create(l->spec->linux_.cgroups_path, l->id, l->ctx->rootless,
+					       &l->cgroup, err) < 0)
+			return -1;
+	} else if (!(path = hrun_cgroup_resolve_path(l->spec->linux_.cgroups_path, l->id, err)) ||
+		   hrun_cgroup_create(path, &l->cgroup, err) < 0) {
 		return -1;
+	}
 	/* Saved now, so that `delete --force` finds the cgroup should this
 	 * command die before the container is created. Limits before the
 	 * clone: init never runs a step unlimited. */
@@ -633,6 +640,7 @@ static int set_up_init(struct launch *l, struct hrun_error *err)
 	}
 	if (hrun_cgroup_enter_v1(&l->cgroup, l->pid, err) < 0)
 		return -1;
+	hrun_cgroup_systemd_settle(&l->cgroup);
 	return hrun_sync_send_pid(l->sync_fd, HRUN_SYNC_MAPS_WRITTEN, l->pid, err);
 }
 
