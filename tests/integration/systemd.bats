@@ -106,11 +106,24 @@ unit_prop() {
 	assert_no_leftovers "$ID"
 }
 
-@test "systemd: a foreground run exits with the process's status and leaves nothing" {
+@test "systemd: a foreground run has only init in the scope and leaves nothing" {
 	require_systemd
-	set_args sh -c 'exit 7'
-	run hrun run -b "$BUNDLE" "$ID"
-	[ "$status" -eq 7 ]
+	set_args /probe wait-signal
+	hrun_bg "$OUT" --systemd-cgroup run -b "$BUNDLE" "$ID"
+	wait_for_line "$OUT" '^ready=1$'
+	# hrun is still there: the placeholder that held the scope until
+	# init was in must be gone all the same.
+	[ "$(unit_prop ActiveState)" = active ]
+	# Of hrun's children, only init is in it.
+	pid=$(hrun state "$ID" | jq -r .pid)
+	children=
+	for p in $(cat "$(cgroup_dir unified)/cgroup.procs"); do
+		[ "$(awk '/^PPid:/ {print $2}' "/proc/$p/status")" = "$BG_PID" ] && children+=" $p"
+	done
+	[ "$children" = " $pid" ]
+	kill -TERM "$BG_PID"
+	wait_bg "$BG_PID"
+	[ "$BG_STATUS" -eq 0 ]
 	[ "$(unit_prop LoadState)" = not-found ]
 	assert_no_leftovers "$ID"
 }
