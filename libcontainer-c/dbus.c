@@ -431,6 +431,16 @@ int hrun_dbus_decode(const uint8_t *data, size_t len, struct hrun_dbus_message *
 		goto bad;
 	msg->body = msg->raw + r.pos;
 	msg->body_len = body_len;
+	/* The whole body must be what its signature says, no more: readers
+	 * then only meet well-formed values. */
+	{
+		struct hrun_dbus_reader b = { .data = msg->body, .len = body_len };
+		const char *sig = msg->signature;
+		while (!b.failed && *sig)
+			hrun_dbus_skip(&b, &sig);
+		if (b.failed || b.pos != body_len)
+			goto bad;
+	}
 	/* The fields each type must carry. */
 	if ((msg->type == HRUN_DBUS_METHOD_CALL && (!msg->path || !msg->member)) ||
 	    (msg->type == HRUN_DBUS_SIGNAL && (!msg->path || !msg->interface || !msg->member)) ||
