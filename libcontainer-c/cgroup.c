@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
+#include "cgroup-systemd.h"
 #include "cleanup.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
@@ -276,6 +277,42 @@ not_ours:
 	return -1;
 }
 
+static int v1_adopt(const char *hier, void *data)
+{
+	struct v1_op *op = data;
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s%s", hier, op->cg->path);
+	if (mkdir_p(dir, op->err) < 0)
+		return -1;
+	if (strcmp(hier, CGROUP_ROOT "/cpuset") == 0)
+		return cpuset_inherit(hier, op->cg->path, op->err);
+	return 0;
+}
+
+int hrun_cgroup_adopt(const char *path, struct hrun_cgroup *cg, struct hrun_error *err)
+{
+	char dir[4096];
+	struct v1_op op = { .cg = cg, .err = err };
+
+	cg->mode = hrun_cgroup_detect();
+	cg->v2_fd = -1;
+	if (cg->mode == HRUN_CGROUP_NONE)
+		return hrun_error_plain(err, ENOENT, "no cgroup filesystem at " CGROUP_ROOT);
+	cg->path = strdup(path);
+	if (!cg->path)
+		return hrun_error_errno(err, "strdup");
+	if (cg->mode != HRUN_CGROUP_LEGACY) {
+		snprintf(dir, sizeof(dir), "%s%s", v2_root(cg->mode), path);
+		cg->v2_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cg->v2_fd < 0)
+			return hrun_error_errno(err, "open cgroup \"%s\"", dir);
+	}
+	if (cg->mode != HRUN_CGROUP_UNIFIED && for_each_v1(v1_adopt, &op) < 0)
+		return -1;
+	return 0;
+}
+
 static int v1_enter(const char *hier, void *data)
 {
 	struct v1_op *op = data;
@@ -359,6 +396,14 @@ int hrun_cgroup_destroy(struct hrun_cgroup *cg, struct hrun_error *err)
 		struct v1_op op = { .cg = cg, .err = err };
 		if (for_each_v1(v1_remove, &op) < 0 || op.failed)
 			r = -1;
+	}
+	/* Killed above, so stopping the scope waits for no stop timeout.
+	 * The container is gone either way: a manager we cannot reach only
+	 * keeps a stale unit. */
+	if (cg->unit) {
+		struct hrun_error serr;
+		if (hrun_cgroup_systemd_stop(cg, &serr) < 0)
+			hrun_warn("%s", serr.msg);
 	}
 	return r;
 }
@@ -585,6 +630,10 @@ int hrun_cgroup_controller_dir(const struct hrun_cgroup *cg, const char *control
 
 void hrun_cgroup_release(struct hrun_cgroup *cg)
 {
+	hrun_cgroup_systemd_settle(cg);
+	free(cg->unit);
+	free(cg->bus);
+	cg->unit = cg->bus = NULL;
 	if (cg->v2_fd >= 0)
 		close(cg->v2_fd);
 	cg->v2_fd = -1;

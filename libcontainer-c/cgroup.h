@@ -21,6 +21,9 @@ struct hrun_cgroup {
 	enum hrun_cgroup_mode mode;
 	char *path;   /* absolute inside each hierarchy, e.g. "/hrun/web" */
 	int v2_fd;    /* the unified cgroup's directory, for CLONE_INTO_CGROUP */
+	char *unit;   /* --systemd-cgroup: the scope systemd made, else NULL */
+	char *bus;    /* and the D-Bus address of the manager that made it */
+	pid_t anchor; /* a process of ours holding that scope until init is in */
 };
 
 /* Which layout this host mounted, read from the filesystems themselves. */
@@ -32,10 +35,15 @@ char *hrun_cgroup_resolve_path(const char *cgroups_path, const char *id, struct 
 
 int hrun_cgroup_create(const char *path, struct hrun_cgroup *cg, struct hrun_error *err);
 
+/* Take PATH, a cgroup another manager (systemd) made, as the container's:
+ * the v1 hierarchies that lack it get it from us. */
+int hrun_cgroup_adopt(const char *path, struct hrun_cgroup *cg, struct hrun_error *err);
+
 /* Put PID in every v1 hierarchy (the unified one was joined by clone). */
 int hrun_cgroup_enter_v1(const struct hrun_cgroup *cg, pid_t pid, struct hrun_error *err);
 
-/* Kill what is left and remove the cgroup everywhere. */
+/* Kill what is left and remove the cgroup everywhere (and stop its
+ * systemd unit). */
 int hrun_cgroup_destroy(struct hrun_cgroup *cg, struct hrun_error *err);
 
 /* An existing container's cgroup at PATH (as hrun_cgroup_create made it). */

@@ -89,6 +89,13 @@ int hrun_container_open(const struct hrun_context *ctx, const char *id, bool loc
 	if (c->state.cgroup_path && *c->state.cgroup_path &&
 	    hrun_cgroup_open(c->state.cgroup_path, &c->cgroup, err) < 0)
 		goto fail;
+	/* Delete stops the unit at the manager that made it. */
+	if (c->state.systemd_unit && *c->state.systemd_unit) {
+		c->cgroup.unit = strdup(c->state.systemd_unit);
+		c->cgroup.bus = strdup(c->state.systemd_bus ? c->state.systemd_bus : "");
+		if (!c->cgroup.unit || !c->cgroup.bus)
+			goto oom;
+	}
 	snprintf(path, sizeof(path), "%s/%s/config.json", ctx->root, id);
 	c->spec = hrun_spec_load(path, err);
 	if (!c->spec && err->code != ENOENT)

@@ -90,7 +90,7 @@ char *hrun_features_json(struct hrun_error *err)
 {
 	_cleanup_jgen_ struct hrun_jgen *g = hrun_jgen_new(true);
 	static const char *const cgroup_keys[] = { "v1", "v2", "systemd", "systemdUser", "rdma" };
-	static const bool cgroup_vals[] = { true, true, false, false, false };
+	static const bool cgroup_vals[] = { true, true, true, false, false };
 	static const char *const off_keys[] = { "enabled" };
 	static const bool off[] = { false };
 	static const bool on[] = { true };

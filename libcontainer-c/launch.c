@@ -21,6 +21,7 @@
 
 #include "cgroup.h"
 #include "cgroup-resources.h"
+#include "cgroup-systemd.h"
 #include "cleanup.h"
 #include "console.h"
 #include "foreground.h"
@@ -457,6 +458,8 @@ static int write_state(struct launch *l, const char *status, struct hrun_error *
 		.rootfs = l->rootfs,
 		.created = l->created,
 		.cgroup_path = l->cgroup.path,
+		.systemd_unit = l->cgroup.unit,
+		.systemd_bus = l->cgroup.bus,
 		.hardening = (char *)hrun_hardening_name(l->level),
 		.userns = (char *)l->userns_note,
 		.landlock_host = l->landlock_host,
@@ -494,19 +497,26 @@ static bool cgroup_denied(int code)
 
 static int make_cgroup(struct launch *l, struct hrun_error *err)
 {
-	_cleanup_free_ char *path = hrun_cgroup_resolve_path(l->spec->linux_.cgroups_path, l->id, err);
+	_cleanup_free_ char *path = NULL;
 	struct hrun_error why = { 0 };
 
-	if (!path)
-		return -1;
 	l->cgroup_made = true;
-	if (hrun_cgroup_create(path, &l->cgroup, &why) < 0) {
-		if (!l->ctx->rootless || !cgroup_denied(why.code)) {
-			*err = why;
+	if (l->ctx->systemd_cgroup) {
+		if (hrun_cgroup_systemd_create(l->spec->linux_.cgroups_path, l->id, l->ctx->rootless,
+					       &l->cgroup, err) < 0)
 			return -1;
+	} else {
+		path = hrun_cgroup_resolve_path(l->spec->linux_.cgroups_path, l->id, err);
+		if (!path)
+			return -1;
+		if (hrun_cgroup_create(path, &l->cgroup, &why) < 0) {
+			if (!l->ctx->rootless || !cgroup_denied(why.code)) {
+				*err = why;
+				return -1;
+			}
+			if (run_without_cgroup(l, &why, err) < 0)
+				return -1;
 		}
-		if (run_without_cgroup(l, &why, err) < 0)
-			return -1;
 	}
 	/* Saved now, so that `delete --force` finds the cgroup should this
 	 * command die before the container is created. Limits before the
@@ -689,6 +699,7 @@ static int set_up_init(struct launch *l, struct hrun_error *err)
 	}
 	if (hrun_cgroup_enter_v1(&l->cgroup, l->pid, err) < 0)
 		return -1;
+	hrun_cgroup_systemd_settle(&l->cgroup);
 	return hrun_sync_send_pid(l->sync_fd, HRUN_SYNC_MAPS_WRITTEN, l->pid, err);
 }
 

@@ -206,6 +206,12 @@ int hrun_state_write(int dirfd, const struct hrun_state *st, struct hrun_error *
 	hrun_jgen_string(g, st->hardening ? st->hardening : "");
 	hrun_jgen_key(g, "userns");
 	hrun_jgen_string(g, st->userns ? st->userns : "");
+	if (st->systemd_unit && *st->systemd_unit) {
+		hrun_jgen_key(g, "systemdUnit");
+		hrun_jgen_string(g, st->systemd_unit);
+		hrun_jgen_key(g, "systemdBus");
+		hrun_jgen_string(g, st->systemd_bus ? st->systemd_bus : "");
+	}
 	if (st->landlock_host && *st->landlock_host) {
 		hrun_jgen_key(g, "landlockHost");
 		hrun_jgen_string(g, st->landlock_host);
@@ -302,7 +308,9 @@ int hrun_state_read(int dirfd, struct hrun_state *st, struct hrun_error *err)
 	    hrun_json_get_string(obj, &root, "cgroupPath", &st->cgroup_path, err) < 0 ||
 	    hrun_json_get_string(obj, &root, "hardening", &st->hardening, err) < 0 ||
 	    hrun_json_get_string(obj, &root, "userns", &st->userns, err) < 0 ||
-	    hrun_json_get_string(obj, &root, "landlockHost", &st->landlock_host, err) < 0) {
+	    hrun_json_get_string(obj, &root, "landlockHost", &st->landlock_host, err) < 0 ||
+	    hrun_json_get_string(obj, &root, "systemdUnit", &st->systemd_unit, err) < 0 ||
+	    hrun_json_get_string(obj, &root, "systemdBus", &st->systemd_bus, err) < 0) {
 		hrun_state_free(st);
 		return -1;
 	}
@@ -326,6 +334,8 @@ void hrun_state_free(struct hrun_state *st)
 	free(st->hardening);
 	free(st->userns);
 	free(st->landlock_host);
+	free(st->systemd_unit);
+	free(st->systemd_bus);
 	memset(st, 0, sizeof(*st));
 }
 

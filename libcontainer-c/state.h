@@ -22,6 +22,8 @@ struct hrun_state {
 	char *rootfs;
 	char *created;	/* RFC 3339 */
 	char *cgroup_path;
+	char *systemd_unit;	/* --systemd-cgroup: the container's scope, else NULL */
+	char *systemd_bus;	/* the D-Bus address of the manager that made it */
 	char *hardening;
 	char *userns;	/* how the user namespace came about: "config", "pool HOSTID", "downgraded: WHY", "none" */
 	char *landlock_host;	/* the host's Landlock policy applied at create (its text), or NULL: exec applies it again */

@@ -126,12 +126,7 @@ static int on_global(void *data, int id, const char *value)
 		g->ctx.debug = flag_on(value);
 		break;
 	case OPT_SYSTEMD_CGROUP:
-		/* Ignoring it would put "slice:prefix:name" paths in a literal
-		 * directory and lose the caller's limits silently. */
-		if (flag_on(value)) {
-			hrun_log(HRUN_LOG_ERROR, "--systemd-cgroup: the systemd cgroup driver is not supported yet; use cgroupfs");
-			return -1;
-		}
+		g->ctx.systemd_cgroup = flag_on(value);
 		break;
 	case OPT_ROOTLESS:
 		if (hrun_rootless_parse(value, &g->ctx.rootless) < 0) {

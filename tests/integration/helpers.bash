@@ -276,3 +276,81 @@ stop_bg() {
 	done
 	return 0
 }
+
+# --- systemd, for --systemd-cgroup -----------------------------------------
+
+# A systemd for the test file to talk to, whatever the host runs: a user
+# manager of root's (`systemd --user`) started in a cgroup of the test
+# parent, so every scope it makes stays under $CGROUP_PARENT; hrun reaches
+# it on its private socket (peer-to-peer D-Bus) through
+# DBUS_SYSTEM_BUS_ADDRESS, or through the bus daemon it socket-activates at
+# $SYSTEMD_RUNTIME/bus. A user manager refuses to run on a system not
+# booted with systemd (no /run/systemd/system): it gets a /run of its own
+# in a private mount namespace. For setup_file; sets SYSTEMD_SKIP (why
+# require_systemd skips) when no manager could be started.
+start_test_systemd() {
+	local sd=/lib/systemd/systemd i d dirs=()
+	export SYSTEMD_SKIP= SYSTEMD_MGR_PID= SYSTEMD_RUNTIME= SYSTEMD_MGR_CGROUP=$CGROUP_PARENT/systemd-mgr
+	if [ ! -x "$sd" ]; then
+		SYSTEMD_SKIP="no systemd at $sd (apt-get install systemd)"
+		return 0
+	fi
+	SYSTEMD_RUNTIME=$(mktemp -d /tmp/hrun-systemd.XXXXXX)
+	# It keeps itself in the unified hierarchy (and name=systemd on a v1
+	# or hybrid host); v1 controllers' cgroups come from hrun.
+	dirs=("$(cgroup_dir unified "$SYSTEMD_MGR_CGROUP")")
+	[ "$(cgroup_mode)" != unified ] && [ -d /sys/fs/cgroup/systemd ] &&
+		dirs+=("/sys/fs/cgroup/systemd$SYSTEMD_MGR_CGROUP")
+	for d in "${dirs[@]}"; do
+		mkdir -p "$d" || { SYSTEMD_SKIP="cannot make the manager's cgroup $d"; return 0; }
+	done
+	setsid unshare -m --propagation private sh -c '
+		for d in '"${dirs[*]}"'; do echo $$ >"$d/cgroup.procs" || exit 1; done
+		mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/systemd/system || exit 1
+		exec env XDG_RUNTIME_DIR='"$SYSTEMD_RUNTIME"' HOME=/root '"$sd"' --user' \
+		>"$SYSTEMD_RUNTIME.log" 2>&1 </dev/null 3>&- &
+	SYSTEMD_MGR_PID=$!
+	for ((i = 0; i < 300; i++)); do
+		XDG_RUNTIME_DIR=$SYSTEMD_RUNTIME systemctl --user show -p Version >/dev/null 2>&1 && break
+		kill -0 "$SYSTEMD_MGR_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! XDG_RUNTIME_DIR=$SYSTEMD_RUNTIME systemctl --user show -p Version >/dev/null 2>&1; then
+		SYSTEMD_SKIP="systemd --user did not start: $(tail -n3 "$SYSTEMD_RUNTIME.log" | tr '\n' ' ')"
+		stop_test_systemd
+		export SYSTEMD_SKIP
+		return 0
+	fi
+	export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$SYSTEMD_RUNTIME/systemd/private
+}
+
+# End the test manager and whatever it started (the bus daemon), and
+# remove its cgroups.
+stop_test_systemd() {
+	local d i pids
+	[ -n "${SYSTEMD_MGR_CGROUP:-}" ] || return 0
+	[ -n "${SYSTEMD_MGR_PID:-}" ] && kill -KILL "$SYSTEMD_MGR_PID" 2>/dev/null
+	for d in $(cgroup_dirs "$SYSTEMD_MGR_CGROUP"); do
+		[ -d "$d" ] || continue
+		for ((i = 0; i < 100; i++)); do
+			pids=$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)
+			[ -z "$pids" ] && break
+			kill -KILL $pids 2>/dev/null
+			sleep 0.02
+		done
+		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	[ -n "${SYSTEMD_RUNTIME:-}" ] && rm -rf "$SYSTEMD_RUNTIME" "$SYSTEMD_RUNTIME.log"
+	return 0
+}
+
+# The test file's systemd (start_test_systemd) is there.
+require_systemd() {
+	[ -z "${SYSTEMD_SKIP:-}" ] || skip "needs systemd: $SYSTEMD_SKIP"
+	[ -n "${DBUS_SYSTEM_BUS_ADDRESS:-}" ] || skip "needs systemd: start_test_systemd was not called"
+}
+
+# `systemctl --user` at the test manager.
+test_systemctl() {
+	XDG_RUNTIME_DIR=$SYSTEMD_RUNTIME systemctl --user "$@"
+}

@@ -1,0 +1,42 @@
+/* The systemd cgroup manager (--systemd-cgroup): the container's cgroup
+ * is a transient scope that systemd makes (StartTransientUnit over D-Bus,
+ * Delegate=yes) in the slice cgroupsPath names, "slice:prefix:name" as
+ * runc reads it. Limits are then written into it through cgroupfs, like
+ * the cgroupfs manager does; delete stops the unit. */
+#ifndef HRUN_CGROUP_SYSTEMD_H
+#define HRUN_CGROUP_SYSTEMD_H
+
+#include <stdbool.h>
+
+#include "cgroup.h"
+#include "error.h"
+
+/* The slice and unit for CGROUPS_PATH: "slice:prefix:name" gives the scope
+ * "prefix-name.scope" (or "name.scope") in "slice"; an empty slice is
+ * system.slice (user.slice when ROOTLESS), "-" the root slice; an unset
+ * cgroupsPath is ":hrun:ID". Both malloc'd. */
+int hrun_systemd_parse_path(const char *cgroups_path, const char *id, bool rootless, char **slice,
+			    char **unit, struct hrun_error *err);
+
+/* The D-Bus address of the manager to ask: $DBUS_SYSTEM_BUS_ADDRESS, else
+ * systemd's private socket when it exists, else the system bus; rootless:
+ * $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/systemd/private or
+ * $XDG_RUNTIME_DIR/bus. Malloc'd. */
+char *hrun_systemd_bus_address(bool rootless, struct hrun_error *err);
+
+/* Have systemd make the scope and fill CG with its cgroup (v1 hierarchies
+ * systemd does not manage get the same path from us). Until
+ * hrun_cgroup_systemd_settle, a placeholder process of ours holds the
+ * scope: systemd makes no scope without a process, and init is cloned
+ * into the cgroup only later. Fails with nothing left behind. */
+int hrun_cgroup_systemd_create(const char *cgroups_path, const char *id, bool rootless,
+			       struct hrun_cgroup *cg, struct hrun_error *err);
+
+/* Init is in the scope now: the placeholder goes. */
+void hrun_cgroup_systemd_settle(struct hrun_cgroup *cg);
+
+/* Stop the unit (systemd kills what is left and removes its cgroups) and
+ * wait for the job; a unit already gone is fine. */
+int hrun_cgroup_systemd_stop(struct hrun_cgroup *cg, struct hrun_error *err);
+
+#endif
