@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
+#include "cgroup-events.h"
 #include "container.h"
 #include "json.h"
 
@@ -387,25 +389,97 @@ static bool print_stats(const struct hrun_context *ctx, const char *id, struct h
 	return true;
 }
 
+/* runc's notification event: {"type":"oom","id":ID}, no data. */
+static void print_oom(const char *id)
+{
+	_cleanup_jgen_ struct hrun_jgen *g = hrun_jgen_new(false);
+	struct hrun_error err = { 0 };
+	_cleanup_free_ char *text = NULL;
+
+	if (!g)
+		return;
+	hrun_jgen_map_open(g);
+	hrun_jgen_key(g, "type");
+	hrun_jgen_string(g, "oom");
+	hrun_jgen_key(g, "id");
+	hrun_jgen_string(g, id);
+	hrun_jgen_map_close(g);
+	text = hrun_jgen_finish(g, &err);
+	if (text) {
+		printf("%s\n", text);
+		fflush(stdout);
+	}
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The cgroup's OOM watch, set up before the first stats line so that a
+ * caller who has read it knows no OOM from then on is missed. */
+static int open_oom_watch(const struct hrun_context *ctx, const char *id, struct hrun_oom_watch *w,
+			  struct hrun_error *err)
+{
+	struct hrun_container c;
+	int r = 0;
+
+	*w = (struct hrun_oom_watch){ .fd = -1, .v2_events_fd = -1, .v1_control_fd = -1 };
+	if (hrun_container_open(ctx, id, false, &c, err) < 0)
+		return -1;
+	if (c.status != HRUN_STATUS_STOPPED && c.cgroup.path)
+		r = hrun_oom_watch_open(&c.cgroup, w, err);
+	hrun_container_close(&c);
+	return r;
+}
+
 int cmd_events(const struct hrun_context *ctx, int argc, char **argv)
 {
 	struct report_args a = { .interval_ms = 5000 };
 	struct hrun_error err = { 0 };
+	struct hrun_oom_watch w;
+	int64_t next;
 	int i = cmd_args("events", "[command options] <container-id>", events_options, argc, argv, on_option,
 			 &a, &a.help, 1, 1);
 
 	if (i <= 0)
 		return i < 0;
-	if (!print_stats(ctx, argv[i], &err))
+	if (!a.stats && open_oom_watch(ctx, argv[i], &w, &err) < 0)
 		return cmd_fail(&err);
+	if (!print_stats(ctx, argv[i], &err)) {
+		if (!a.stats)
+			hrun_oom_watch_close(&w);
+		return cmd_fail(&err);
+	}
 	if (a.stats)
 		return 0;
-	for (;;) {
-		struct timespec ts = { .tv_sec = a.interval_ms / 1000,
-				       .tv_nsec = (long)(a.interval_ms % 1000) * 1000000 };
-		nanosleep(&ts, NULL);
-		/* The stream ends with the container. */
+	/* Stats every interval, OOM kills as they happen; the stream ends
+	 * with the container. */
+	for (next = now_ms() + a.interval_ms;;) {
+		struct pollfd p = { .fd = w.fd, .events = POLLIN };
+		int64_t left = next - now_ms();
+		int n;
+
+		if (left > 0 && poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left) > 0) {
+			n = hrun_oom_watch_read(&w);
+			for (int k = 0; k < n; k++)
+				print_oom(argv[i]);
+			/* The cgroup went away: the container is gone. */
+			if (n < 0) {
+				hrun_oom_watch_close(&w);
+				next = now_ms();
+			}
+			continue;
+		}
+		if (left > 0)
+			continue;
+		next = now_ms() + a.interval_ms;
 		if (!print_stats(ctx, argv[i], &err))
-			return 0;
+			break;
 	}
+	hrun_oom_watch_close(&w);
+	return 0;
 }
