@@ -521,7 +521,11 @@ static int throttle(const struct rctx *c, const char *field, const struct hrun_t
 		const struct hrun_throttle_device *d = &l->v[i];
 		char buf[128];
 
-		if (is_v2(c, "io"))
+		/* A rate of 0 lifts the limit: v1 takes 0 for that, v2 "max". */
+		if (is_v2(c, "io") && d->rate == 0)
+			snprintf(buf, sizeof(buf), "%lld:%lld %s=max", (long long)d->major, (long long)d->minor,
+				 v2_key);
+		else if (is_v2(c, "io"))
 			snprintf(buf, sizeof(buf), "%lld:%lld %s=%llu", (long long)d->major, (long long)d->minor,
 				 v2_key, (unsigned long long)d->rate);
 		else
