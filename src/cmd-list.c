@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "cgroup-events.h"
+#include "cgroup-stats.h"
 #include "container.h"
 #include "json.h"
 
@@ -274,90 +275,15 @@ static const struct cli_option events_options[] = {
 	{ 0 },
 };
 
-static uint64_t read_u64(const struct hrun_cgroup *cg, const char *controller, const char *file)
-{
-	_cleanup_free_ char *v = hrun_cgroup_read(cg, controller, file);
-
-	return v ? strtoull(v, NULL, 10) : 0;
-}
-
-/* "max" on v2 and the huge v1 sentinel both mean no limit: 0 as runc. */
-static uint64_t read_limit(const struct hrun_cgroup *cg, const char *controller, const char *file)
-{
-	_cleanup_free_ char *v = hrun_cgroup_read(cg, controller, file);
-	uint64_t n;
-
-	if (!v || strcmp(v, "max") == 0)
-		return 0;
-	n = strtoull(v, NULL, 10);
-	return n >= (UINT64_C(1) << 62) ? 0 : n;
-}
-
-/* A key of a "key value" file such as cpu.stat. */
-static uint64_t read_key(const struct hrun_cgroup *cg, const char *controller, const char *file,
-			 const char *key)
-{
-	_cleanup_free_ char *v = hrun_cgroup_read(cg, controller, file);
-	size_t len = strlen(key);
-
-	for (char *line = v; line && *line;) {
-		char *next = strchr(line, '\n');
-		if (strncmp(line, key, len) == 0 && line[len] == ' ')
-			return strtoull(line + len + 1, NULL, 10);
-		line = next ? next + 1 : NULL;
-	}
-	return 0;
-}
-
 static void stats_json(struct hrun_jgen *g, const char *id, const struct hrun_cgroup *cg)
 {
-	/* cpu.stat counts microseconds; runc reports nanoseconds. */
-	uint64_t total = read_key(cg, NULL, "cpu.stat", "usage_usec") * 1000;
-	uint64_t user = read_key(cg, NULL, "cpu.stat", "user_usec") * 1000;
-	uint64_t kernel = read_key(cg, NULL, "cpu.stat", "system_usec") * 1000;
-	uint64_t mem = read_u64(cg, "memory", "memory.current");
-
-	if (!total)
-		total = read_u64(cg, "cpu,cpuacct", "cpuacct.usage");
-	if (!mem)
-		mem = read_u64(cg, "memory", "memory.usage_in_bytes");
 	hrun_jgen_map_open(g);
 	hrun_jgen_key(g, "type");
 	hrun_jgen_string(g, "stats");
 	hrun_jgen_key(g, "id");
 	hrun_jgen_string(g, id);
 	hrun_jgen_key(g, "data");
-	hrun_jgen_map_open(g);
-	hrun_jgen_key(g, "cpu");
-	hrun_jgen_map_open(g);
-	hrun_jgen_key(g, "usage");
-	hrun_jgen_map_open(g);
-	hrun_jgen_key(g, "total");
-	hrun_jgen_uint64(g, total);
-	hrun_jgen_key(g, "user");
-	hrun_jgen_uint64(g, user);
-	hrun_jgen_key(g, "kernel");
-	hrun_jgen_uint64(g, kernel);
-	hrun_jgen_map_close(g);
-	hrun_jgen_map_close(g);
-	hrun_jgen_key(g, "memory");
-	hrun_jgen_map_open(g);
-	hrun_jgen_key(g, "usage");
-	hrun_jgen_map_open(g);
-	hrun_jgen_key(g, "usage");
-	hrun_jgen_uint64(g, mem);
-	hrun_jgen_key(g, "limit");
-	hrun_jgen_uint64(g, read_limit(cg, "memory", "memory.max") ?: read_limit(cg, "memory", "memory.limit_in_bytes"));
-	hrun_jgen_map_close(g);
-	hrun_jgen_map_close(g);
-	hrun_jgen_key(g, "pids");
-	hrun_jgen_map_open(g);
-	hrun_jgen_key(g, "current");
-	hrun_jgen_uint64(g, read_u64(cg, "pids", "pids.current"));
-	hrun_jgen_key(g, "limit");
-	hrun_jgen_uint64(g, read_limit(cg, "pids", "pids.max"));
-	hrun_jgen_map_close(g);
-	hrun_jgen_map_close(g);
+	hrun_cgroup_stats_json(g, cg);
 	hrun_jgen_map_close(g);
 }
 

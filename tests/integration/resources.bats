@@ -429,3 +429,28 @@ block_device() {
 	[[ "$output" == *"network.classID ignored: no cgroup v1 net_cls hierarchy"* ]]
 	[[ "$output" == *"network.priorities ignored: no cgroup v1 net_prio hierarchy"* ]]
 }
+
+@test "events --stats: runc's stats shape (cpu, memory with cache and raw, pids, blkio, hugetlb) with sane numbers" {
+	require_controller memory
+	require_controller pids
+	update_config '.linux.resources.memory = {"limit": 67108864} | .linux.resources.pids = {"limit": 50}'
+	start_waiting
+	# 8 MiB in the container's tmpfs: page cache charged to it.
+	run hrun exec "$ID" dd if=/dev/zero of=/dev/shm/fill bs=1M count=8
+	[ "$status" -eq 0 ]
+	run --separate-stderr hrun events --stats "$ID"
+	[ "$status" -eq 0 ]
+	d=$(jq -c .data <<<"$output")
+	[ "$(jq .memory.usage.limit <<<"$d")" = 67108864 ]
+	[ "$(jq .memory.usage.usage <<<"$d")" -ge 8388608 ]
+	[ "$(jq .memory.cache <<<"$d")" -ge 8388608 ]
+	# raw is memory.stat, whichever version's keys.
+	[ "$(jq '.memory.raw | has("file") or has("cache")' <<<"$d")" = true ]
+	[ "$(jq .pids.limit <<<"$d")" = 50 ]
+	[ "$(jq .pids.current <<<"$d")" -ge 1 ]
+	[ "$(jq '.cpu.throttling | has("periods") and has("throttledTime")' <<<"$d")" = true ]
+	[ "$(jq -r '.blkio.ioServiceBytesRecursive | type' <<<"$d")" = array ]
+	[ "$(jq '[.blkio.ioServicedRecursive[] | .op] - ["Read", "Write", "Sync", "Async", "Discard", "Total"] | length' <<<"$d")" = 0 ]
+	# One hugetlb entry per page size the kernel has (2MB, 1GB, ...).
+	[ "$(jq '.hugetlb | length' <<<"$d")" -eq "$(ls -d /sys/kernel/mm/hugepages/hugepages-* 2>/dev/null | wc -l)" ]
+}
