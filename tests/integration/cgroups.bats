@@ -94,9 +94,10 @@ teardown() {
 	for d in $(cgroup_dirs); do
 		mkdir -p "$d/sub/deeper"
 		# A new v1 cpuset has no cpus or mems until given its parent's.
-		for f in cpuset.cpus cpuset.mems; do
-			[ ! -e "$d/$f" ] || [ -n "$(cat "$d/sub/$f")" ] || cat "$d/$f" >"$d/sub/$f"
-			[ ! -e "$d/$f" ] || [ -n "$(cat "$d/sub/deeper/$f")" ] || cat "$d/$f" >"$d/sub/deeper/$f"
+		for c in "$d/sub" "$d/sub/deeper"; do
+			for f in cpuset.cpus cpuset.mems; do
+				if [ -e "$c/$f" ] && [ -z "$(cat "$c/$f")" ]; then cat "$d/$f" >"$c/$f"; fi
+			done
 		done
 		echo "$pid" >"$d/sub/deeper/cgroup.procs"
 	done
