@@ -51,6 +51,14 @@ static int open_v2(const char *dir, struct hrun_oom_watch *w, struct hrun_error 
 		return hrun_error_errno(err, "inotify_init1");
 	if (inotify_add_watch(w->fd, path, IN_MODIFY) < 0)
 		return hrun_error_errno(err, "inotify_add_watch \"%s\"", path);
+	/* Removing a cgroup sends its files no inotify event; the last
+	 * process leaving it changes cgroup.events, and ends the container. */
+	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
+	w->v2_state_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (w->v2_state_fd < 0)
+		return hrun_error_errno(err, "open \"%s\"", path);
+	if (inotify_add_watch(w->fd, path, IN_MODIFY) < 0)
+		return hrun_error_errno(err, "inotify_add_watch \"%s\"", path);
 	return 0;
 }
 
@@ -80,7 +88,7 @@ int hrun_oom_watch_open(const struct hrun_cgroup *cg, struct hrun_oom_watch *w, 
 	char dir[4096];
 	int r;
 
-	*w = (struct hrun_oom_watch){ .fd = -1, .v2_events_fd = -1, .v1_control_fd = -1 };
+	*w = (struct hrun_oom_watch){ .fd = -1, .v2_events_fd = -1, .v2_state_fd = -1, .v1_control_fd = -1 };
 	if (hrun_cgroup_controller_dir(cg, "memory", dir, sizeof(dir)) < 0)
 		return 0;
 	r = hrun_cgroup_v2_serves(cg, "memory") ? open_v2(dir, w, err) : open_v1(dir, w, err);
@@ -95,23 +103,34 @@ int hrun_oom_watch_open(const struct hrun_cgroup *cg, struct hrun_oom_watch *w, 
 	return r;
 }
 
-static int read_v2(struct hrun_oom_watch *w)
+static bool unpopulated(int fd)
+{
+	char buf[512];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n < 0)
+		return true;
+	buf[n] = '\0';
+	return strstr(buf, "populated 0") != NULL;
+}
+
+static int read_v2(struct hrun_oom_watch *w, bool *gone)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool gone = false;
 	uint64_t now;
 	ssize_t n;
 
 	while ((n = read(w->fd, buf, sizeof(buf))) > 0)
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
-			gone = gone || (ev->mask & IN_IGNORED);
 			p += sizeof(*ev) + ev->len;
 		}
+	/* An OOM kill that emptied the cgroup is still reported. */
+	*gone = unpopulated(w->v2_state_fd);
 	if (read_oom_kill(w->v2_events_fd, &now) < 0)
 		return -1;
 	if (now <= w->last)
-		return gone ? -1 : 0;
+		return 0;
 	n = (ssize_t)(now - w->last);
 	w->last = now;
 	return n > INT_MAX ? INT_MAX : (int)n;
@@ -119,23 +138,27 @@ static int read_v2(struct hrun_oom_watch *w)
 
 /* The kernel also signals the eventfd when the cgroup is removed: only a
  * cgroup that still exists had an OOM. */
-static int read_v1(struct hrun_oom_watch *w)
+static int read_v1(struct hrun_oom_watch *w, bool *gone)
 {
 	uint64_t count;
 	char probe[8];
 
 	if (read(w->fd, &count, sizeof(count)) != sizeof(count))
 		return errno == EAGAIN ? 0 : -1;
-	if (pread(w->v1_control_fd, probe, sizeof(probe), 0) < 0)
-		return -1;
+	/* Reading a file of a removed cgroup fails (ENODEV). */
+	if (pread(w->v1_control_fd, probe, sizeof(probe), 0) < 0) {
+		*gone = true;
+		return 0;
+	}
 	return count > INT_MAX ? INT_MAX : (int)count;
 }
 
-int hrun_oom_watch_read(struct hrun_oom_watch *w)
+int hrun_oom_watch_read(struct hrun_oom_watch *w, bool *gone)
 {
+	*gone = false;
 	if (w->fd < 0)
 		return 0;
-	return w->v2_events_fd >= 0 ? read_v2(w) : read_v1(w);
+	return w->v2_events_fd >= 0 ? read_v2(w, gone) : read_v1(w, gone);
 }
 
 void hrun_oom_watch_close(struct hrun_oom_watch *w)
@@ -144,7 +167,9 @@ void hrun_oom_watch_close(struct hrun_oom_watch *w)
 		close(w->fd);
 	if (w->v2_events_fd >= 0)
 		close(w->v2_events_fd);
+	if (w->v2_state_fd >= 0)
+		close(w->v2_state_fd);
 	if (w->v1_control_fd >= 0)
 		close(w->v1_control_fd);
-	w->fd = w->v2_events_fd = w->v1_control_fd = -1;
+	w->fd = w->v2_events_fd = w->v2_state_fd = w->v1_control_fd = -1;
 }

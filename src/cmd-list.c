@@ -353,7 +353,7 @@ static int open_oom_watch(const struct hrun_context *ctx, const char *id, struct
 	struct hrun_container c;
 	int r = 0;
 
-	*w = (struct hrun_oom_watch){ .fd = -1, .v2_events_fd = -1, .v1_control_fd = -1 };
+	*w = (struct hrun_oom_watch){ .fd = -1, .v2_events_fd = -1, .v2_state_fd = -1, .v1_control_fd = -1 };
 	if (hrun_container_open(ctx, id, false, &c, err) < 0)
 		return -1;
 	if (c.status != HRUN_STATUS_STOPPED && c.cgroup.path)
@@ -390,11 +390,14 @@ int cmd_events(const struct hrun_context *ctx, int argc, char **argv)
 		int n;
 
 		if (left > 0 && poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left) > 0) {
-			n = hrun_oom_watch_read(&w);
+			bool gone;
+
+			n = hrun_oom_watch_read(&w, &gone);
 			for (int k = 0; k < n; k++)
 				print_oom(argv[i]);
-			/* The cgroup went away: the container is gone. */
-			if (n < 0) {
+			/* The container is gone (or the watch broke): the
+			 * stats below tell, now rather than at the interval. */
+			if (n < 0 || gone) {
 				hrun_oom_watch_close(&w);
 				next = now_ms();
 			}
