@@ -24,6 +24,8 @@ struct rctx {
 	 * ran containers before it existed, and still does, with a warning. */
 	bool pids_soft;
 	bool pids_skip;
+	/* `hrun update` on a live container (checkBeforeUpdate applies). */
+	bool updating;
 };
 
 static int pids_soft_fail(struct rctx *c)
@@ -162,6 +164,8 @@ static void needed_controllers(const struct rctx *c, const struct hrun_resources
 		list[k++] = "io";
 	if (res->n_hugepage_limits)
 		list[k++] = "hugetlb";
+	if (res->n_rdma)
+		list[k++] = "rdma";
 	for (size_t i = 0; i < k; i++)
 		if (is_v2(c, list[i]) && root_offers(c, list[i]))
 			want[(*n)++] = list[i];
@@ -340,12 +344,56 @@ static int memory_v1(const struct rctx *c, const struct hrun_memory *m)
 	return 0;
 }
 
+/* runtime-spec's checkBeforeUpdate: an update must not set a limit at or
+ * below what the container already uses (the kernel would reclaim, or
+ * OOM-kill, to get there). Only `update`: at create nothing is charged. */
+static int check_before_update(const struct rctx *c, const struct hrun_memory *m)
+{
+	_cleanup_free_ char *cur = NULL;
+	uint64_t usage;
+
+	if (!c->updating || !m->check_before_update.set || !m->check_before_update.v || !m->limit.set ||
+	    m->limit.v <= 0)
+		return 0;
+	cur = hrun_cgroup_read(c->cg, "memory", is_v2(c, "memory") ? "memory.current" : "memory.usage_in_bytes");
+	if (!cur)
+		return hrun_error_errno(c->err, "linux.resources.memory.checkBeforeUpdate: read the memory usage");
+	usage = strtoull(cur, NULL, 10);
+	if (usage >= (uint64_t)m->limit.v)
+		return hrun_error_plain(c->err, EBUSY,
+					"linux.resources.memory.limit: %lld is not above the current usage %llu (checkBeforeUpdate)",
+					(long long)m->limit.v, (unsigned long long)usage);
+	return 0;
+}
+
+/* Every kernel since 5.16 accounts hierarchically only (v1 refuses 0;
+ * v2 has no switch): false cannot be honoured, true is what it does. */
+static int use_hierarchy(const struct rctx *c, const struct hrun_memory *m)
+{
+	if (!m->use_hierarchy.set)
+		return 0;
+	if (!is_v2(c, "memory")) {
+		const char *v = m->use_hierarchy.v ? "1" : "0";
+		if (put(c, "memory.useHierarchy", "memory", "memory.use_hierarchy", v) == 0)
+			return 0;
+		if (m->use_hierarchy.v || c->err->code != EINVAL)
+			return -1;
+		hrun_error_clear(c->err);
+	} else if (m->use_hierarchy.v) {
+		return 0;
+	}
+	hrun_warn("linux.resources.memory.useHierarchy false ignored: this kernel always accounts memory hierarchically");
+	return 0;
+}
+
 static int apply_memory(const struct rctx *c, const struct hrun_memory *m)
 {
 	if (!m->set)
 		return 0;
 	if ((m->kernel.set && m->kernel.v != 0) || (m->kernel_tcp.set && m->kernel_tcp.v != 0))
 		hrun_warn("linux.resources.memory.kernel and kernelTCP ignored: kernel memory limits are deprecated");
+	if (check_before_update(c, m) < 0 || use_hierarchy(c, m) < 0)
+		return -1;
 	return is_v2(c, "memory") ? memory_v2(c, m) : memory_v1(c, m);
 }
 
@@ -474,7 +522,11 @@ static int throttle(const struct rctx *c, const char *field, const struct hrun_t
 		const struct hrun_throttle_device *d = &l->v[i];
 		char buf[128];
 
-		if (is_v2(c, "io"))
+		/* A rate of 0 lifts the limit: v1 takes 0 for that, v2 "max". */
+		if (is_v2(c, "io") && d->rate == 0)
+			snprintf(buf, sizeof(buf), "%lld:%lld %s=max", (long long)d->major, (long long)d->minor,
+				 v2_key);
+		else if (is_v2(c, "io"))
 			snprintf(buf, sizeof(buf), "%lld:%lld %s=%llu", (long long)d->major, (long long)d->minor,
 				 v2_key, (unsigned long long)d->rate);
 		else
@@ -559,6 +611,77 @@ static int apply_hugepages(const struct rctx *c, const struct hrun_resources *re
 	return 0;
 }
 
+/* --- network (v1 net_cls, net_prio) ------------------------------------------- */
+
+/* cgroup v2 has neither controller (its answer is BPF on the socket
+ * cgroup), and many v1 hosts do not mount them: ignored then, as runc. */
+static int apply_network(const struct rctx *c, const struct hrun_network *n)
+{
+	bool cls = n->class_id.set, prio = n->n_priorities > 0;
+
+	if (!n->set || (!cls && !prio))
+		return 0;
+	if (cls) {
+		if (is_v2(c, "net_cls") || !has_file(c, "net_cls", "net_cls.classid"))
+			hrun_warn("linux.resources.network.classID ignored: no cgroup v1 net_cls hierarchy on this host");
+		else if (put_u64(c, "network.classID", "net_cls", "net_cls.classid", n->class_id.v) < 0)
+			return -1;
+	}
+	if (!prio)
+		return 0;
+	if (is_v2(c, "net_prio") || !has_file(c, "net_prio", "net_prio.ifpriomap")) {
+		hrun_warn("linux.resources.network.priorities ignored: no cgroup v1 net_prio hierarchy on this host");
+		return 0;
+	}
+	for (size_t i = 0; i < n->n_priorities; i++) {
+		const struct hrun_net_priority *p = &n->priorities[i];
+		char buf[128];
+
+		/* One "IFNAME PRIO" line a write; a name is at most IFNAMSIZ. */
+		if (!p->name || !*p->name || strlen(p->name) >= 16 || strpbrk(p->name, " \t\n/"))
+			return hrun_error_plain(c->err, EINVAL, "linux.resources.network.priorities[%zu].name: invalid interface name",
+						i);
+		snprintf(buf, sizeof(buf), "%s %u", p->name, p->priority);
+		if (put(c, "network.priorities", "net_prio", "net_prio.ifpriomap", buf) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* --- rdma -------------------------------------------------------------------- */
+
+/* "DEVICE hca_handle=N hca_object=M" (what is unset stays as it is); the
+ * same file in both versions. A device the kernel does not know is
+ * refused by it (ENODEV), naming the field. */
+static int apply_rdma(const struct rctx *c, const struct hrun_resources *res)
+{
+	for (size_t i = 0; i < res->n_rdma; i++) {
+		const struct hrun_rdma *r = &res->rdma[i];
+		char buf[256], field[128];
+		int n;
+
+		snprintf(field, sizeof(field), "rdma.%s", r->device ? r->device : "");
+		if (!r->device || !*r->device || strlen(r->device) > 64 || strpbrk(r->device, " \t\n=/"))
+			return hrun_error_plain(c->err, EINVAL, "linux.resources.rdma: invalid device name \"%s\"",
+						r->device ? r->device : "");
+		if (!r->hca_handles.set && !r->hca_objects.set)
+			continue;
+		if (!is_v2(c, "rdma") && !has_file(c, "rdma", "rdma.max"))
+			return hrun_error_plain(c->err, ENOTSUP, "linux.resources.%s: this host has no rdma controller",
+						field);
+		n = snprintf(buf, sizeof(buf), "%s", r->device);
+		if (r->hca_handles.set)
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " hca_handle=%llu",
+				      (unsigned long long)r->hca_handles.v);
+		if (r->hca_objects.set)
+			snprintf(buf + n, sizeof(buf) - (size_t)n, " hca_object=%llu",
+				 (unsigned long long)r->hca_objects.v);
+		if (put(c, field, "rdma", "rdma.max", buf) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* --- unified ----------------------------------------------------------------- */
 
 /* Files that move processes or kill them: not a limit, and a config must
@@ -603,14 +726,14 @@ static int apply_unified(const struct rctx *c, const struct hrun_map *u)
 static bool anything_set(const struct hrun_resources *r)
 {
 	return r->memory.set || r->cpu.set || r->pids.set || r->block_io.set || r->n_hugepage_limits ||
-	       r->unified.n;
+	       r->unified.n || r->network.set || r->n_rdma;
 }
 
 /* SOFT: at create, where the pids limit may be the policy's default. */
 static int apply(const struct hrun_cgroup *cg, const struct hrun_resources *res, bool soft,
 		 struct hrun_error *err)
 {
-	struct rctx c = { .cg = cg, .err = err };
+	struct rctx c = { .cg = cg, .err = err, .updating = !soft };
 
 	c.pids_soft = soft && res->pids.set && res->pids.limit == HRUN_DEFAULT_PIDS_LIMIT;
 	if (!res->set || !anything_set(res))
@@ -618,19 +741,16 @@ static int apply(const struct hrun_cgroup *cg, const struct hrun_resources *res,
 	if (cg->mode == HRUN_CGROUP_NONE || !cg->path) {
 		/* The default pids limit alone is hrun's, not the config's. */
 		bool pids_only = !res->memory.set && !res->cpu.set && !res->block_io.set &&
-				 !res->n_hugepage_limits && !res->unified.n;
+				 !res->n_hugepage_limits && !res->unified.n && !res->network.set && !res->n_rdma;
 		hrun_log(pids_only ? HRUN_LOG_DEBUG : HRUN_LOG_WARNING,
 			 "linux.resources ignored: no cgroup hierarchy usable here");
 		return 0;
 	}
-	if (res->network.set)
-		hrun_warn("linux.resources.network ignored: net_cls/net_prio are not supported");
-	if (res->n_rdma)
-		hrun_warn("linux.resources.rdma ignored: not supported");
 	/* unified last: it is the escape hatch, and wins over the fields. */
 	return enable_controllers(&c, res) < 0 || apply_memory(&c, &res->memory) < 0 ||
 			       apply_pids(&c, &res->pids) < 0 || apply_cpu(&c, &res->cpu) < 0 ||
 			       apply_blkio(&c, &res->block_io) < 0 || apply_hugepages(&c, res) < 0 ||
+			       apply_network(&c, &res->network) < 0 || apply_rdma(&c, res) < 0 ||
 			       apply_unified(&c, &res->unified) < 0
 		       ? -1
 		       : 0;
@@ -832,6 +952,57 @@ static int merge_device_rules(struct hrun_resources *d, const struct hrun_resour
 	return 0;
 }
 
+static int merge_network(struct hrun_network *d, const struct hrun_network *s, struct hrun_error *err)
+{
+	if (!s->set)
+		return 0;
+	d->set = true;
+	TAKE(d, s, class_id);
+	for (size_t i = 0; i < s->n_priorities; i++) {
+		size_t j = 0;
+
+		while (j < d->n_priorities && strcmp(d->priorities[j].name ? d->priorities[j].name : "",
+						     s->priorities[i].name ? s->priorities[i].name : "") != 0)
+			j++;
+		if (j == d->n_priorities) {
+			struct hrun_net_priority *more = realloc(d->priorities, (j + 1) * sizeof(*more));
+			if (!more)
+				return hrun_error_errno(err, "realloc");
+			d->priorities = more;
+			more[j] = (struct hrun_net_priority){ 0 };
+			d->n_priorities++;
+			if (take_str(&more[j].name, s->priorities[i].name, err) < 0)
+				return -1;
+		}
+		d->priorities[j].priority = s->priorities[i].priority;
+	}
+	return 0;
+}
+
+static int merge_rdma(struct hrun_resources *d, const struct hrun_resources *s, struct hrun_error *err)
+{
+	for (size_t i = 0; i < s->n_rdma; i++) {
+		const struct hrun_rdma *r = &s->rdma[i];
+		size_t j = 0;
+
+		while (j < d->n_rdma && strcmp(d->rdma[j].device, r->device) != 0)
+			j++;
+		if (j == d->n_rdma) {
+			struct hrun_rdma *more = realloc(d->rdma, (j + 1) * sizeof(*more));
+			if (!more)
+				return hrun_error_errno(err, "realloc");
+			d->rdma = more;
+			more[j] = (struct hrun_rdma){ 0 };
+			d->n_rdma++;
+			if (take_str(&more[j].device, r->device, err) < 0)
+				return -1;
+		}
+		TAKE(&d->rdma[j], r, hca_handles);
+		TAKE(&d->rdma[j], r, hca_objects);
+	}
+	return 0;
+}
+
 int hrun_resources_merge(struct hrun_resources *dst, const struct hrun_resources *src,
 			 struct hrun_error *err)
 {
@@ -844,7 +1015,8 @@ int hrun_resources_merge(struct hrun_resources *dst, const struct hrun_resources
 	if (src->pids.set)
 		dst->pids = src->pids;
 	return merge_cpu(&dst->cpu, &src->cpu, err) < 0 || merge_blkio(&dst->block_io, &src->block_io, err) < 0 ||
-			       merge_hugepages(dst, src, err) < 0 || merge_unified(&dst->unified, &src->unified, err) < 0
+			       merge_hugepages(dst, src, err) < 0 || merge_unified(&dst->unified, &src->unified, err) < 0 ||
+			       merge_network(&dst->network, &src->network, err) < 0 || merge_rdma(dst, src, err) < 0
 		       ? -1
 		       : 0;
 }

@@ -357,7 +357,7 @@ static void kill_procs(const char *dir)
 }
 
 /* rmdir fails with EBUSY until the killed processes are gone. */
-static int remove_dir(const char *dir, struct hrun_error *err)
+static int remove_one(const char *dir, struct hrun_error *err)
 {
 	for (int attempt = 0; attempt < 200; attempt++) {
 		if (rmdir(dir) == 0 || errno == ENOENT)
@@ -368,6 +368,41 @@ static int remove_dir(const char *dir, struct hrun_error *err)
 		nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
 	}
 	return hrun_error_errno(err, "remove cgroup \"%s\"", dir);
+}
+
+/* The container may have made cgroups below its own (a delegated v2
+ * cgroup, a rw cgroup mount): a cgroup with children cannot be removed,
+ * so they go first, depth first. DEPTH bounds the recursion; the kernel's
+ * own default cgroup.max.depth is unlimited, but no container needs 32. */
+static int remove_tree(const char *dir, int depth, struct hrun_error *err)
+{
+	_cleanup_free_ struct dirent **names = NULL;
+	int n, r = 0;
+
+	/* One write kills the whole subtree at once where the kernel can. */
+	if (depth == 0)
+		kill_procs(dir);
+	n = scandir(dir, &names, NULL, NULL);
+	if (n < 0)
+		return errno == ENOENT ? 0 : hrun_error_errno(err, "list cgroup \"%s\"", dir);
+	for (int i = 0; i < n; i++) {
+		char sub[4096];
+		const char *name = names[i]->d_name;
+
+		if (r == 0 && names[i]->d_type == DT_DIR && strcmp(name, ".") && strcmp(name, "..")) {
+			if (depth >= 32 || (size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, name) >= sizeof(sub))
+				r = hrun_error_plain(err, ELOOP, "remove cgroup \"%s\": nested too deep", dir);
+			else
+				r = remove_tree(sub, depth + 1, err);
+		}
+		free(names[i]);
+	}
+	return r < 0 ? -1 : remove_one(dir, err);
+}
+
+static int remove_dir(const char *dir, struct hrun_error *err)
+{
+	return remove_tree(dir, 0, err);
 }
 
 static int v1_remove(const char *hier, void *data)
@@ -406,6 +441,25 @@ int hrun_cgroup_destroy(struct hrun_cgroup *cg, struct hrun_error *err)
 			hrun_warn("%s", serr.msg);
 	}
 	return r;
+}
+
+int hrun_cgroup_delegate(const struct hrun_cgroup *cg, uid_t uid, gid_t gid, struct hrun_error *err)
+{
+	/* What systemd's delegation hands over: the directory (so the
+	 * container can make sub-cgroups) and the files that move processes
+	 * and enable controllers below it. The limits set on the cgroup stay
+	 * root's: the container can only divide what it was given. */
+	static const char *const files[] = { "", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control" };
+
+	if (cg->v2_fd < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		int flags = *files[i] ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH;
+		if (fchownat(cg->v2_fd, files[i], uid, gid, flags) < 0 && !(errno == ENOENT && *files[i]))
+			return hrun_error_errno(err, "delegate cgroup \"%s\": chown %s", cg->path,
+						*files[i] ? files[i] : "the directory");
+	}
+	return 0;
 }
 
 int hrun_cgroup_open(const char *path, struct hrun_cgroup *cg, struct hrun_error *err)

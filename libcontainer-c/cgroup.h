@@ -46,6 +46,12 @@ int hrun_cgroup_enter_v1(const struct hrun_cgroup *cg, pid_t pid, struct hrun_er
  * systemd unit). */
 int hrun_cgroup_destroy(struct hrun_cgroup *cg, struct hrun_error *err);
 
+/* cgroup v2 delegation: the container's cgroup directory and its
+ * cgroup.procs, cgroup.threads and cgroup.subtree_control become UID:GID's
+ * (the host ids of the container's root), so that root in its user
+ * namespace can make and fill sub-cgroups. Nothing on v1. */
+int hrun_cgroup_delegate(const struct hrun_cgroup *cg, uid_t uid, gid_t gid, struct hrun_error *err);
+
 /* An existing container's cgroup at PATH (as hrun_cgroup_create made it). */
 int hrun_cgroup_open(const char *path, struct hrun_cgroup *cg, struct hrun_error *err);
 

@@ -684,6 +684,54 @@ static int spawn_init(struct launch *l, struct hrun_error *err)
 	return r;
 }
 
+static bool has_userns(const struct hrun_spec *spec)
+{
+	for (size_t i = 0; i < spec->linux_.n_namespaces; i++)
+		if (spec->linux_.namespaces[i].type == HRUN_NS_USER)
+			return true;
+	return false;
+}
+
+/* The host id that container id 0 has in PID's FILE ("uid_map"), as the
+ * kernel now has it: the config's maps, the pool's, or a joined
+ * namespace's alike. */
+static int root_host_id(int procfd, pid_t pid, const char *file, uint32_t *out, struct hrun_error *err)
+{
+	char rel[64];
+	_cleanup_close_ int fd = -1;
+	_cleanup_fclose_ FILE *f = NULL;
+	unsigned long inside, outside, count;
+
+	snprintf(rel, sizeof(rel), "%d/%s", pid, file);
+	fd = openat(procfd, rel, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !(f = fdopen(fd, "re")))
+		return hrun_error_errno(err, "open /proc/%s", rel);
+	fd = -1;
+	while (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3)
+		if (inside == 0 && count > 0) {
+			*out = (uint32_t)outside;
+			return 0;
+		}
+	return hrun_error_plain(err, ENOENT, "/proc/%s: container root is not mapped", rel);
+}
+
+/* cgroup v2 delegation, as systemd and crun do for a container with a
+ * user namespace: its root owns its cgroup, so it can make sub-cgroups
+ * (a nested runtime, systemd inside) without any host privilege. */
+static int delegate_cgroup(struct launch *l, struct hrun_error *err)
+{
+	_cleanup_close_ int procfd = -1;
+	uint32_t uid, gid;
+
+	if (l->cgroup.v2_fd < 0 || !has_userns(l->spec))
+		return 0;
+	procfd = hrun_procfs_open("/proc", err);
+	if (procfd < 0 || root_host_id(procfd, l->pid, "uid_map", &uid, err) < 0 ||
+	    root_host_id(procfd, l->pid, "gid_map", &gid, err) < 0)
+		return -1;
+	return hrun_cgroup_delegate(&l->cgroup, (uid_t)uid, (gid_t)gid, err);
+}
+
 /* The parent's part of setup: maps, v1 cgroups, then let init go on. */
 static int set_up_init(struct launch *l, struct hrun_error *err)
 {
@@ -697,7 +745,7 @@ static int set_up_init(struct launch *l, struct hrun_error *err)
 		if (procfd < 0 || hrun_process_write_oom_score(procfd, l->pid, spec->process, err) < 0)
 			return -1;
 	}
-	if (hrun_cgroup_enter_v1(&l->cgroup, l->pid, err) < 0)
+	if (hrun_cgroup_enter_v1(&l->cgroup, l->pid, err) < 0 || delegate_cgroup(l, err) < 0)
 		return -1;
 	hrun_cgroup_systemd_settle(&l->cgroup);
 	return hrun_sync_send_pid(l->sync_fd, HRUN_SYNC_MAPS_WRITTEN, l->pid, err);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
+#include "cgroup-events.h"
+#include "cgroup-stats.h"
 #include "container.h"
 #include "json.h"
 
@@ -279,90 +282,15 @@ static const struct cli_option events_options[] = {
 	{ 0 },
 };
 
-static uint64_t read_u64(const struct hrun_cgroup *cg, const char *controller, const char *file)
-{
-	_cleanup_free_ char *v = hrun_cgroup_read(cg, controller, file);
-
-	return v ? strtoull(v, NULL, 10) : 0;
-}
-
-/* "max" on v2 and the huge v1 sentinel both mean no limit: 0 as runc. */
-static uint64_t read_limit(const struct hrun_cgroup *cg, const char *controller, const char *file)
-{
-	_cleanup_free_ char *v = hrun_cgroup_read(cg, controller, file);
-	uint64_t n;
-
-	if (!v || strcmp(v, "max") == 0)
-		return 0;
-	n = strtoull(v, NULL, 10);
-	return n >= (UINT64_C(1) << 62) ? 0 : n;
-}
-
-/* A key of a "key value" file such as cpu.stat. */
-static uint64_t read_key(const struct hrun_cgroup *cg, const char *controller, const char *file,
-			 const char *key)
-{
-	_cleanup_free_ char *v = hrun_cgroup_read(cg, controller, file);
-	size_t len = strlen(key);
-
-	for (char *line = v; line && *line;) {
-		char *next = strchr(line, '\n');
-		if (strncmp(line, key, len) == 0 && line[len] == ' ')
-			return strtoull(line + len + 1, NULL, 10);
-		line = next ? next + 1 : NULL;
-	}
-	return 0;
-}
-
 static void stats_json(struct hrun_jgen *g, const char *id, const struct hrun_cgroup *cg)
 {
-	/* cpu.stat counts microseconds; runc reports nanoseconds. */
-	uint64_t total = read_key(cg, NULL, "cpu.stat", "usage_usec") * 1000;
-	uint64_t user = read_key(cg, NULL, "cpu.stat", "user_usec") * 1000;
-	uint64_t kernel = read_key(cg, NULL, "cpu.stat", "system_usec") * 1000;
-	uint64_t mem = read_u64(cg, "memory", "memory.current");
-
-	if (!total)
-		total = read_u64(cg, "cpu,cpuacct", "cpuacct.usage");
-	if (!mem)
-		mem = read_u64(cg, "memory", "memory.usage_in_bytes");
 	hrun_jgen_map_open(g);
 	hrun_jgen_key(g, "type");
 	hrun_jgen_string(g, "stats");
 	hrun_jgen_key(g, "id");
 	hrun_jgen_string(g, id);
 	hrun_jgen_key(g, "data");
-	hrun_jgen_map_open(g);
-	hrun_jgen_key(g, "cpu");
-	hrun_jgen_map_open(g);
-	hrun_jgen_key(g, "usage");
-	hrun_jgen_map_open(g);
-	hrun_jgen_key(g, "total");
-	hrun_jgen_uint64(g, total);
-	hrun_jgen_key(g, "user");
-	hrun_jgen_uint64(g, user);
-	hrun_jgen_key(g, "kernel");
-	hrun_jgen_uint64(g, kernel);
-	hrun_jgen_map_close(g);
-	hrun_jgen_map_close(g);
-	hrun_jgen_key(g, "memory");
-	hrun_jgen_map_open(g);
-	hrun_jgen_key(g, "usage");
-	hrun_jgen_map_open(g);
-	hrun_jgen_key(g, "usage");
-	hrun_jgen_uint64(g, mem);
-	hrun_jgen_key(g, "limit");
-	hrun_jgen_uint64(g, read_limit(cg, "memory", "memory.max") ?: read_limit(cg, "memory", "memory.limit_in_bytes"));
-	hrun_jgen_map_close(g);
-	hrun_jgen_map_close(g);
-	hrun_jgen_key(g, "pids");
-	hrun_jgen_map_open(g);
-	hrun_jgen_key(g, "current");
-	hrun_jgen_uint64(g, read_u64(cg, "pids", "pids.current"));
-	hrun_jgen_key(g, "limit");
-	hrun_jgen_uint64(g, read_limit(cg, "pids", "pids.max"));
-	hrun_jgen_map_close(g);
-	hrun_jgen_map_close(g);
+	hrun_cgroup_stats_json(g, cg);
 	hrun_jgen_map_close(g);
 }
 
@@ -394,25 +322,100 @@ static bool print_stats(const struct hrun_context *ctx, const char *id, struct h
 	return true;
 }
 
+/* runc's notification event: {"type":"oom","id":ID}, no data. */
+static void print_oom(const char *id)
+{
+	_cleanup_jgen_ struct hrun_jgen *g = hrun_jgen_new(false);
+	struct hrun_error err = { 0 };
+	_cleanup_free_ char *text = NULL;
+
+	if (!g)
+		return;
+	hrun_jgen_map_open(g);
+	hrun_jgen_key(g, "type");
+	hrun_jgen_string(g, "oom");
+	hrun_jgen_key(g, "id");
+	hrun_jgen_string(g, id);
+	hrun_jgen_map_close(g);
+	text = hrun_jgen_finish(g, &err);
+	if (text) {
+		printf("%s\n", text);
+		fflush(stdout);
+	}
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The cgroup's OOM watch, set up before the first stats line so that a
+ * caller who has read it knows no OOM from then on is missed. */
+static int open_oom_watch(const struct hrun_context *ctx, const char *id, struct hrun_oom_watch *w,
+			  struct hrun_error *err)
+{
+	struct hrun_container c;
+	int r = 0;
+
+	*w = (struct hrun_oom_watch){ .fd = -1, .v2_events_fd = -1, .v2_state_fd = -1, .v1_control_fd = -1 };
+	if (hrun_container_open(ctx, id, false, &c, err) < 0)
+		return -1;
+	if (c.status != HRUN_STATUS_STOPPED && c.cgroup.path)
+		r = hrun_oom_watch_open(&c.cgroup, w, err);
+	hrun_container_close(&c);
+	return r;
+}
+
 int cmd_events(const struct hrun_context *ctx, int argc, char **argv)
 {
 	struct report_args a = { .interval_ms = 5000 };
 	struct hrun_error err = { 0 };
+	struct hrun_oom_watch w;
+	int64_t next;
 	int i = cmd_args("events", "[command options] <container-id>", events_options, argc, argv, on_option,
 			 &a, &a.help, 1, 1);
 
 	if (i <= 0)
 		return i < 0;
-	if (!print_stats(ctx, argv[i], &err))
+	if (!a.stats && open_oom_watch(ctx, argv[i], &w, &err) < 0)
 		return cmd_fail(&err);
+	if (!print_stats(ctx, argv[i], &err)) {
+		if (!a.stats)
+			hrun_oom_watch_close(&w);
+		return cmd_fail(&err);
+	}
 	if (a.stats)
 		return 0;
-	for (;;) {
-		struct timespec ts = { .tv_sec = a.interval_ms / 1000,
-				       .tv_nsec = (long)(a.interval_ms % 1000) * 1000000 };
-		nanosleep(&ts, NULL);
-		/* The stream ends with the container. */
+	/* Stats every interval, OOM kills as they happen; the stream ends
+	 * with the container. */
+	for (next = now_ms() + a.interval_ms;;) {
+		struct pollfd p = { .fd = w.fd, .events = POLLIN };
+		int64_t left = next - now_ms();
+		int n;
+
+		if (left > 0 && poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left) > 0) {
+			bool gone;
+
+			n = hrun_oom_watch_read(&w, &gone);
+			for (int k = 0; k < n; k++)
+				print_oom(argv[i]);
+			/* The container is gone (or the watch broke): the
+			 * stats below tell, now rather than at the interval. */
+			if (n < 0 || gone) {
+				hrun_oom_watch_close(&w);
+				next = now_ms();
+			}
+			continue;
+		}
+		if (left > 0)
+			continue;
+		next = now_ms() + a.interval_ms;
 		if (!print_stats(ctx, argv[i], &err))
-			return 0;
+			break;
 	}
+	hrun_oom_watch_close(&w);
+	return 0;
 }

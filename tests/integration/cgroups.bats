@@ -83,3 +83,53 @@ teardown() {
 		[ -d "$d/child" ] || { echo "$d/child was removed"; return 1; }
 	done
 }
+
+@test "delete --force leaves no cgroup, sub-cgroups made below the container's (with a process in them) included" {
+	set_args /probe wait-signal
+	hrun_bg "$OUT" run -b "$BUNDLE" "$ID"
+	wait_for_line "$OUT" '^ready=1$'
+	pid=$("$HRUN" --root "$STATE" state "$ID" | jq -r .pid)
+	# What a container with a rw cgroup mount (or a delegated v2 cgroup)
+	# may do: nested cgroups, its processes moved down into them.
+	for d in $(cgroup_dirs); do
+		mkdir -p "$d/sub/deeper"
+		# A new v1 cpuset has no cpus or mems until given its parent's.
+		for c in "$d/sub" "$d/sub/deeper"; do
+			for f in cpuset.cpus cpuset.mems; do
+				if [ -e "$c/$f" ] && [ -z "$(cat "$c/$f")" ]; then cat "$d/$f" >"$c/$f"; fi
+			done
+		done
+		echo "$pid" >"$d/sub/deeper/cgroup.procs"
+	done
+	run "$HRUN" --root "$STATE" delete --force "$ID"
+	[ "$status" -eq 0 ]
+	assert_no_leftovers "$ID"
+	! kill -0 "$pid" 2>/dev/null
+}
+
+@test "cgroup v2 delegation: in a user namespace the container's root makes a sub-cgroup and moves itself into it" {
+	[ "$(cgroup_mode)" != legacy ] || skip "needs a cgroup v2 hierarchy; this host is cgroup v1 only"
+	update_config '.mounts += [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+		"options": ["nosuid", "noexec", "nodev", "rw"]}]'
+	# On a hybrid host the unified hierarchy is at unified/ inside too.
+	set_args sh -c 'd=/sys/fs/cgroup; [ -e $d/unified ] && d=$d/unified
+		mkdir $d/sub && echo $$ >$d/sub/cgroup.procs && echo moved=1
+		sed "s/^/cgroup=/" /proc/self/cgroup
+		stat -c "owner=%u" $d/sub $d/cgroup.procs
+		exec /probe wait-signal'
+	hrun_bg "$OUT" run -b "$BUNDLE" "$ID"
+	wait_for_line "$OUT" '^ready=1$'
+	grep -qx moved=1 "$OUT"
+	grep -qx 'cgroup=0::/sub' "$OUT"
+	# Root of the user namespace owns its cgroup (not nobody, 65534).
+	[ "$(grep -c '^owner=0$' "$OUT")" -eq 2 ]
+	host_uid=$(jq '.linux.uidMappings[0].hostID' "$BUNDLE/config.json")
+	[ "$(stat -c %u "$(cgroup_dir unified)")" = "$host_uid" ]
+	[ "$(stat -c %u "$(cgroup_dir unified)/cgroup.procs")" = "$host_uid" ]
+	# The limits stay the host's.
+	[ "$(stat -c %u "$(cgroup_dir unified)/cgroup.freeze")" = 0 ]
+	[ "$(cat "$(cgroup_dir unified)/sub/cgroup.procs" | wc -l)" -eq 1 ]
+	run "$HRUN" --root "$STATE" delete --force "$ID"
+	[ "$status" -eq 0 ]
+	assert_no_leftovers "$ID"
+}

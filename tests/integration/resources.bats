@@ -304,3 +304,153 @@ cg_file() {
 	start_waiting
 	[ "$(cg_file pids pids.max)" = max ]
 }
+
+@test "events: a memory hog OOM-killed under the memory limit is reported as an oom event" {
+	require_controller memory
+	update_config '.linux.resources.memory = {"limit": 67108864, "swap": 67108864}'
+	start_waiting
+	# The watch is set up before the first stats line: an OOM after it
+	# cannot be missed.
+	hrun_bg "$OUT.events" events --interval 60s "$ID"
+	wait_for_line "$OUT.events" '"type":"stats"'
+	run hrun exec "$ID" /probe alloc 200
+	[ "$status" -eq 137 ]
+	wait_for_line "$OUT.events" '"type":"oom"'
+	# runc's shape: no data.
+	[ "$(grep '"type":"oom"' "$OUT.events" | head -n1 | jq -c .)" = "{\"type\":\"oom\",\"id\":\"$ID\"}" ]
+	# The stream ends with the container.
+	"$HRUN" --root "$STATE" delete --force "$ID"
+	wait_bg "$BG_PID"
+	[ "$BG_STATUS" -eq 0 ]
+	rm -f "$OUT.events"
+}
+
+# The first real block device ("MAJ:MIN"): not a loop, ram, zram or nbd one.
+block_device() {
+	local d
+	for d in /sys/block/*; do
+		case ${d##*/} in loop* | ram* | zram* | nbd* | sr*) continue ;; esac
+		[ -r "$d/dev" ] && cat "$d/dev" && return 0
+	done
+	return 1
+}
+
+@test "blockIO throttle: read/write bps and iops land in io.max (v2) or blkio.throttle.* (v1); update changes them" {
+	if is_v2; then require_controller io; else require_controller blkio; fi
+	dev=$(block_device) || skip "no block device on this host (/sys/block has only loop, ram, zram)"
+	update_config '.linux.resources.blockIO = {
+		"throttleReadBpsDevice": [{"major": $maj, "minor": $min, "rate": 1048576}],
+		"throttleWriteIOPSDevice": [{"major": $maj, "minor": $min, "rate": 100}]}' \
+		--argjson maj "${dev%:*}" --argjson min "${dev#*:}"
+	start_waiting
+	if is_v2; then
+		grep -qx "$dev rbps=1048576 wbps=max riops=max wiops=100" "$(cgroup_dir io)/io.max"
+	else
+		grep -qx "$dev 1048576" "$(cgroup_dir blkio)/blkio.throttle.read_bps_device"
+		grep -qx "$dev 100" "$(cgroup_dir blkio)/blkio.throttle.write_iops_device"
+	fi
+	res='{"blockIO": {"throttleReadBpsDevice": [{"major": '${dev%:*}', "minor": '${dev#*:}', "rate": RATE}]}}'
+	echo "${res/RATE/2097152}" >"$BUNDLE/res.json"
+	run hrun update -r "$BUNDLE/res.json" "$ID"
+	[ "$status" -eq 0 ]
+	if is_v2; then
+		grep -qx "$dev rbps=2097152 wbps=max riops=max wiops=100" "$(cgroup_dir io)/io.max"
+	else
+		grep -qx "$dev 2097152" "$(cgroup_dir blkio)/blkio.throttle.read_bps_device"
+		grep -qx "$dev 100" "$(cgroup_dir blkio)/blkio.throttle.write_iops_device"
+	fi
+	# A rate of 0 lifts that limit; the others stay.
+	echo "${res/RATE/0}" >"$BUNDLE/res.json"
+	run hrun update -r "$BUNDLE/res.json" "$ID"
+	[ "$status" -eq 0 ]
+	if is_v2; then
+		grep -qx "$dev rbps=max wbps=max riops=max wiops=100" "$(cgroup_dir io)/io.max"
+	else
+		! grep -q "^$dev " "$(cgroup_dir blkio)/blkio.throttle.read_bps_device"
+		grep -qx "$dev 100" "$(cgroup_dir blkio)/blkio.throttle.write_iops_device"
+	fi
+}
+
+@test "memory.checkBeforeUpdate: update refuses a limit at or below the current usage, and the limit stays" {
+	require_controller memory
+	update_config '.linux.resources.memory = {"limit": 134217728, "checkBeforeUpdate": true}'
+	start_waiting
+	# A file in the container's tmpfs stays charged to its cgroup.
+	run hrun exec "$ID" dd if=/dev/zero of=/dev/shm/fill bs=1M count=40
+	[ "$status" -eq 0 ]
+	run hrun update --memory 16m "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.resources.memory.limit: 16777216 is not above the current usage"*"(checkBeforeUpdate)"* ]]
+	if is_v2; then
+		[ "$(cg_file memory memory.max)" = 134217728 ]
+	else
+		[ "$(cg_file memory memory.limit_in_bytes)" = 134217728 ]
+	fi
+	[ "$(jq .linux.resources.memory.limit "$STATE/$ID/config.json")" = 134217728 ]
+	# Above the usage it goes through.
+	run hrun update --memory 96m "$ID"
+	[ "$status" -eq 0 ]
+	[ "$(jq .linux.resources.memory.limit "$STATE/$ID/config.json")" = 100663296 ]
+}
+
+@test "memory.useHierarchy false is ignored with a warning: the kernel accounts hierarchically only" {
+	require_controller memory
+	update_config '.linux.resources.memory = {"limit": 67108864, "useHierarchy": false}'
+	probe_run report pid
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"useHierarchy false ignored"* ]]
+}
+
+@test "rdma: limits are written to rdma.max; a device the kernel lacks is refused by it, naming the field" {
+	require_controller rdma
+	update_config '.linux.resources.rdma = {"hrun_nodev0": {"hcaHandles": 2, "hcaObjects": 100}}'
+	probe_run report pid
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.resources.rdma.hrun_nodev0: write rdma.max: No such device"* ]]
+	assert_no_leftovers "test-$BATS_TEST_NUMBER"
+}
+
+@test "network: classID and priorities reach net_cls.classid and net_prio.ifpriomap (cgroup v1)" {
+	require_v1 net_cls
+	require_v1 net_prio
+	update_config '.linux.resources.network = {"classID": 1048577, "priorities": [{"name": "lo", "priority": 5}]}'
+	start_waiting
+	[ "$(cg_file net_cls net_cls.classid)" = 1048577 ]
+	grep -qx 'lo 5' "$(cgroup_dir net_prio)/net_prio.ifpriomap"
+}
+
+@test "network: without net_cls/net_prio hierarchies (any cgroup v2 host) classID and priorities are ignored with a warning" {
+	if ! is_v2 && [ -d /sys/fs/cgroup/net_cls ] && [ -d /sys/fs/cgroup/net_prio ]; then
+		skip "this host mounts net_cls and net_prio: the test above checks them"
+	fi
+	update_config '.linux.resources.network = {"classID": 1048577, "priorities": [{"name": "lo", "priority": 5}]}'
+	probe_run report pid
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"network.classID ignored: no cgroup v1 net_cls hierarchy"* ]]
+	[[ "$output" == *"network.priorities ignored: no cgroup v1 net_prio hierarchy"* ]]
+}
+
+@test "events --stats: runc's stats shape (cpu, memory with cache and raw, pids, blkio, hugetlb) with sane numbers" {
+	require_controller memory
+	require_controller pids
+	update_config '.linux.resources.memory = {"limit": 67108864} | .linux.resources.pids = {"limit": 50}'
+	start_waiting
+	# 8 MiB in the container's tmpfs: page cache charged to it.
+	run hrun exec "$ID" dd if=/dev/zero of=/dev/shm/fill bs=1M count=8
+	[ "$status" -eq 0 ]
+	run --separate-stderr hrun events --stats "$ID"
+	[ "$status" -eq 0 ]
+	d=$(jq -c .data <<<"$output")
+	[ "$(jq .memory.usage.limit <<<"$d")" = 67108864 ]
+	[ "$(jq .memory.usage.usage <<<"$d")" -ge 8388608 ]
+	[ "$(jq .memory.cache <<<"$d")" -ge 8388608 ]
+	# raw is memory.stat, whichever version's keys.
+	[ "$(jq '.memory.raw | has("file") or has("cache")' <<<"$d")" = true ]
+	[ "$(jq .pids.limit <<<"$d")" = 50 ]
+	[ "$(jq .pids.current <<<"$d")" -ge 1 ]
+	[ "$(jq '.cpu.throttling | has("periods") and has("throttledTime")' <<<"$d")" = true ]
+	[ "$(jq -r '.blkio.ioServiceBytesRecursive | type' <<<"$d")" = array ]
+	[ "$(jq '[.blkio.ioServicedRecursive[] | .op] - ["Read", "Write", "Sync", "Async", "Discard", "Total"] | length' <<<"$d")" = 0 ]
+	# One hugetlb entry per page size the kernel has (2MB, 1GB, ...).
+	[ "$(jq '.hugetlb | length' <<<"$d")" -eq "$(ls -d /sys/kernel/mm/hugepages/hugepages-* 2>/dev/null | wc -l)" ]
+}
