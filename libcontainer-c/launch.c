@@ -723,7 +723,9 @@ static int delegate_cgroup(struct launch *l, struct hrun_error *err)
 	_cleanup_close_ int procfd = -1;
 	uint32_t uid, gid;
 
-	if (l->cgroup.v2_fd < 0 || !has_userns(l->spec))
+	/* Rootless, a cgroup we could make is the caller's already, and we
+	 * could give it to no one else. */
+	if (l->cgroup.v2_fd < 0 || !has_userns(l->spec) || hrun_rootless_caller())
 		return 0;
 	procfd = hrun_procfs_open("/proc", err);
 	if (procfd < 0 || root_host_id(procfd, l->pid, "uid_map", &uid, err) < 0 ||
