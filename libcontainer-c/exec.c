@@ -339,7 +339,9 @@ static int pass_seccomp_listener(struct exec *e, struct hrun_error *err)
 	listener = hrun_sync_expect_fd(e->sync_fd, HRUN_SYNC_SECCOMP_LISTENER, "exec'd process", err);
 	if (listener < 0)
 		return -1;
-	return hrun_seccomp_notify_agent(&e->c.spec->linux_.seccomp, listener, &m, err);
+	if (hrun_seccomp_notify_agent(&e->c.spec->linux_.seccomp, listener, &m, err) < 0)
+		return -1;
+	return hrun_sync_send(e->sync_fd, HRUN_SYNC_LISTENER_TAKEN, err);
 }
 
 static int spawn(struct exec *e, struct hrun_error *err)

@@ -286,7 +286,10 @@ static int load_seccomp(const struct hrun_spec *spec, const struct hrun_seccomp_
 		return -1;
 	if (listener < 0)
 		return 0;
-	return hrun_sync_send_fd(sync_fd, HRUN_SYNC_SECCOMP_LISTENER, listener, err);
+	if (hrun_sync_send_fd(sync_fd, HRUN_SYNC_SECCOMP_LISTENER, listener, err) < 0)
+		return -1;
+	/* Nothing of the workload may run before the agent can answer it. */
+	return hrun_sync_expect(sync_fd, HRUN_SYNC_LISTENER_TAKEN, "hrun", NULL, err);
 }
 
 static int unblock_signals(struct hrun_error *err)

@@ -799,7 +799,9 @@ static int pass_seccomp_listener(struct launch *l, struct hrun_error *err)
 	listener = hrun_sync_expect_fd(l->sync_fd, HRUN_SYNC_SECCOMP_LISTENER, "container init", err);
 	if (listener < 0)
 		return -1;
-	return hrun_seccomp_notify_agent(&l->spec->linux_.seccomp, listener, &m, err);
+	if (hrun_seccomp_notify_agent(&l->spec->linux_.seccomp, listener, &m, err) < 0)
+		return -1;
+	return hrun_sync_send(l->sync_fd, HRUN_SYNC_LISTENER_TAKEN, err);
 }
 
 /* Init has done its setup and waits on the exec FIFO. */

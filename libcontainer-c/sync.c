@@ -23,6 +23,8 @@ static const char *step_name(uint32_t step)
 		return "init-pid";
 	case HRUN_SYNC_SECCOMP_LISTENER:
 		return "seccomp-listener";
+	case HRUN_SYNC_LISTENER_TAKEN:
+		return "listener-taken";
 	}
 	return "unknown";
 }

@@ -27,6 +27,9 @@ enum hrun_sync_step {
 	/* init or exec'd process -> parent: the seccomp filter is loaded;
 	 * the record carries its notify listener fd (SCM_RIGHTS) */
 	HRUN_SYNC_SECCOMP_LISTENER,
+	/* parent -> init or exec'd process: the agent has the listener, go
+	 * on (before it, the process must not reach its execve) */
+	HRUN_SYNC_LISTENER_TAKEN,
 };
 
 struct hrun_sync_msg {
