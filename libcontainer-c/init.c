@@ -292,6 +292,49 @@ static int load_seccomp(const struct hrun_spec *spec, const struct hrun_seccomp_
 	return hrun_sync_expect(sync_fd, HRUN_SYNC_LISTENER_TAKEN, "hrun", NULL, err);
 }
 
+/* When the process is confined. Without no_new_privs a filter needs
+ * CAP_SYS_ADMIN: before the privileges go (as runc). A notifying one's
+ * listener must reach the agent before create returns: before CREATED
+ * (as runc), so the exec FIFO wait, the startContainer hooks and the
+ * last steps run confined. Any other: last, as the FIFO wait and the
+ * startContainer hooks need files and syscalls the policies may deny. */
+enum confine_at {
+	CONFINE_PRIVILEGED,
+	CONFINE_BEFORE_CREATED,
+	CONFINE_LAST,
+};
+
+static enum confine_at confine_at(const struct hrun_process *proc, const struct hrun_seccomp_prog *prog)
+{
+	if (!no_new_privs(proc))
+		return CONFINE_PRIVILEGED;
+	return hrun_seccomp_has_listener(prog) ? CONFINE_BEFORE_CREATED : CONFINE_LAST;
+}
+
+/* Landlock, then seccomp, always in this order: a filter from the config
+ * could answer landlock_restrict_self with a success it never made, and
+ * the process would run without the host's layer. */
+static int confine(int *landlock, size_t n_landlock, const struct hrun_spec *spec,
+		   const struct hrun_seccomp_prog *prog, int sync_fd, struct hrun_error *err)
+{
+	if (hrun_landlock_restrict(landlock, n_landlock, err) < 0)
+		return -1;
+	return load_seccomp(spec, prog, sync_fd, err);
+}
+
+/* FIXED fds, then the Landlock rulesets not yet applied, into KEEP. */
+static size_t keep_fds(int *keep, const int *fixed, size_t n_fixed, const int *landlock, size_t n_landlock)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_fixed; i++)
+		keep[n++] = fixed[i];
+	for (size_t i = 0; i < n_landlock; i++)
+		if (landlock[i] >= 0)
+			keep[n++] = landlock[i];
+	return n;
+}
+
 static int unblock_signals(struct hrun_error *err)
 {
 	sigset_t none;
@@ -325,8 +368,9 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	_cleanup_close_ int rootfd = -1;
 	_cleanup_close_ int procfd = -1;
 	_cleanup_free_ char *exe = NULL;
-	int landlock[HRUN_LANDLOCK_MAX_LAYERS] = { -1, -1 };
+	int landlock[HRUN_LANDLOCK_MAX_LAYERS];
 	size_t n_landlock = a->landlock ? a->landlock->n : 0;
+	enum confine_at at = confine_at(proc, a->seccomp);
 	pid_t host_pid = 0;
 
 	/* An unprivileged parent opens our /proc files (id maps,
@@ -380,15 +424,18 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	if (hrun_process_set_attrs(spec, err) < 0)
 		return -1;
 	/* Once every mount is final (a rule holds the inode it names), while
-	 * still root: a path the process's user could not reach is named too. */
-	if (hrun_landlock_prepare(a->landlock, landlock, err) < 0)
+	 * still root: a path the process's user could not reach is named too.
+	 * Confined before CREATED, init still opens the exec FIFO to write. */
+	if (hrun_landlock_prepare(a->landlock, at == CONFINE_BEFORE_CREATED ? a->fifo_fd : -1, landlock, err) < 0)
 		return -1;
-	/* Without no_new_privs a filter needs CAP_SYS_ADMIN: load it before the privileges go (as runc). */
-	if (!no_new_privs(proc) && load_seccomp(spec, a->seccomp, a->sync_fd, err) < 0)
+	if (at == CONFINE_PRIVILEGED && confine(landlock, n_landlock, spec, a->seccomp, a->sync_fd, err) < 0)
 		return -1;
 	{
-		const int keep[] = { a->sync_fd, a->fifo_fd, procfd, landlock[0], landlock[1] };
-		exe = become_process(proc, keep, 3 + n_landlock, a->preserve_fds, err);
+		const int fixed[] = { a->sync_fd, a->fifo_fd, procfd };
+		int keep[3 + HRUN_LANDLOCK_MAX_LAYERS];
+		size_t n_keep = keep_fds(keep, fixed, 3, landlock, n_landlock);
+
+		exe = become_process(proc, keep, n_keep, a->preserve_fds, err);
 		if (!exe)
 			return -1;
 	}
@@ -398,11 +445,7 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 	if (hrun_apparmor_exec_profile(procfd, proc->apparmor_profile, err) < 0 ||
 	    hrun_selinux_exec_label(procfd, proc->selinux_label, err) < 0)
 		return -1;
-	/* A notifying filter's listener must reach the agent before create
-	 * returns, so that filter is loaded now, as runc does: the exec FIFO
-	 * wait, the startContainer hooks and the last steps run under it. */
-	if (no_new_privs(proc) && hrun_seccomp_has_listener(a->seccomp) &&
-	    load_seccomp(spec, a->seccomp, a->sync_fd, err) < 0)
+	if (at == CONFINE_BEFORE_CREATED && confine(landlock, n_landlock, spec, a->seccomp, a->sync_fd, err) < 0)
 		return -1;
 	if (hrun_sync_send(a->sync_fd, HRUN_SYNC_CREATED, err) < 0)
 		return -1;
@@ -417,13 +460,7 @@ static int init_container(const struct hrun_init_args *a, struct hrun_error *err
 		return -1;
 	if (hrun_process_set_affinity("final", proc->exec_cpu_affinity.final, err) < 0)
 		return -1;
-	/* After the exec FIFO and the startContainer hooks, which reach files
-	 * outside any policy; before seccomp, which may deny its syscalls. */
-	if (hrun_landlock_restrict(landlock, n_landlock, err) < 0)
-		return -1;
-	/* Seccomp last: the FIFO wait and startContainer hooks need syscalls the profile may block. */
-	if (no_new_privs(proc) && !hrun_seccomp_has_listener(a->seccomp) &&
-	    load_seccomp(spec, a->seccomp, a->sync_fd, err) < 0)
+	if (at == CONFINE_LAST && confine(landlock, n_landlock, spec, a->seccomp, a->sync_fd, err) < 0)
 		return -1;
 	return hrun_process_exec(proc, exe, err);
 }
@@ -447,8 +484,10 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 {
 	const struct hrun_process *proc = a->spec->process;
 	_cleanup_free_ char *exe = NULL;
-	int landlock[HRUN_LANDLOCK_MAX_LAYERS] = { -1, -1 };
+	int landlock[HRUN_LANDLOCK_MAX_LAYERS];
 	size_t n_landlock = a->landlock ? a->landlock->n : 0;
+	/* No create to return before: a notifying filter comes last too. */
+	bool privileged = confine_at(proc, a->seccomp) == CONFINE_PRIVILEGED;
 
 	if (make_undumpable(err) < 0)
 		return -1;
@@ -460,7 +499,7 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 		return -1;
 	/* The container's layers again, resolved in its root (ours since
 	 * setns): this process does not descend from init's domain. */
-	if (hrun_landlock_prepare(a->landlock, landlock, err) < 0)
+	if (hrun_landlock_prepare(a->landlock, -1, landlock, err) < 0)
 		return -1;
 	if (a->console_fd >= 0) {
 		_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -479,12 +518,14 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 		if (hrun_console_set_stdio(peer, err) < 0)
 			return -1;
 	}
-	/* As in init_container: early without no_new_privs, else last. */
-	if (!no_new_privs(proc) && load_seccomp(a->spec, a->seccomp, a->sync_fd, err) < 0)
+	if (privileged && confine(landlock, n_landlock, a->spec, a->seccomp, a->sync_fd, err) < 0)
 		return -1;
 	{
-		const int keep[] = { a->sync_fd, a->procfd, landlock[0], landlock[1] };
-		exe = become_process(proc, keep, 2 + n_landlock, a->preserve_fds, err);
+		const int fixed[] = { a->sync_fd, a->procfd };
+		int keep[2 + HRUN_LANDLOCK_MAX_LAYERS];
+		size_t n_keep = keep_fds(keep, fixed, 2, landlock, n_landlock);
+
+		exe = become_process(proc, keep, n_keep, a->preserve_fds, err);
 		if (!exe)
 			return -1;
 	}
@@ -501,9 +542,7 @@ static int exec_process(const struct hrun_exec_args *a, struct hrun_error *err)
 		    hrun_selinux_exec_label(a->procfd, proc->selinux_label, err) < 0)
 			return -1;
 	}
-	if (hrun_landlock_restrict(landlock, n_landlock, err) < 0)
-		return -1;
-	if (no_new_privs(proc) && load_seccomp(a->spec, a->seccomp, a->sync_fd, err) < 0)
+	if (!privileged && confine(landlock, n_landlock, a->spec, a->seccomp, a->sync_fd, err) < 0)
 		return -1;
 	return hrun_process_exec(proc, exe, err);
 }

@@ -40,7 +40,7 @@ struct hrun_landlock_policy {
 	struct hrun_landlock_ports tcp_bind;
 	struct hrun_landlock_ports tcp_connect;
 	bool best_effort;	/* rights this kernel lacks are dropped with a warning */
-	bool skip_missing;	/* paths missing in the image grant nothing, silently (host layer) */
+	bool skip_missing;	/* paths missing in the image (silently) or through a symlink (with a warning) grant nothing (host layer) */
 };
 
 /* Every layer that applies to a container's processes, and the ABI of the

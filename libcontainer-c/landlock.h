@@ -17,13 +17,20 @@ int hrun_landlock_abi(void);
 
 /* Build one ruleset per layer of LL, resolving its paths inside the
  * current root (the container's, after the pivot or setns) while the
- * process may still open them. FDS receives LL->n ruleset fds
- * (O_CLOEXEC); on failure none is left open. */
-int hrun_landlock_prepare(const struct hrun_landlock *ll, int *fds, struct hrun_error *err);
+ * process may still open them. Paths follow no symlinks (one that does
+ * is skipped with a warning in the host's layer, refused in the
+ * annotation's), and a default device is allowed only if it is that
+ * device. WRITE_FD, unless -1, is a file of the runtime the confined
+ * process must still open for writing (the exec FIFO): every layer
+ * allows that. FDS (HRUN_LANDLOCK_MAX_LAYERS entries) receives LL->n
+ * ruleset fds (O_CLOEXEC), -1 in the rest; on failure none is left
+ * open. */
+int hrun_landlock_prepare(const struct hrun_landlock *ll, int write_fd, int *fds, struct hrun_error *err);
 
 /* Confine the calling process with the N rulesets of FDS and close them.
- * Needs no_new_privs (or CAP_SYS_ADMIN): call it after the privileges
- * are dropped, before seccomp. */
+ * Needs no_new_privs (or CAP_SYS_ADMIN). Must come before any seccomp
+ * filter is loaded: a filter could answer landlock_restrict_self with a
+ * success it never made. */
 int hrun_landlock_restrict(int *fds, size_t n, struct hrun_error *err);
 
 #endif

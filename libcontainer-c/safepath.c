@@ -30,6 +30,7 @@ struct walk {
 	size_t cap;
 	struct stat *up;   /* up[i]: the directory at depth i, for ".." */
 	int links;
+	bool no_symlinks;  /* any symlink to follow is ELOOP (RESOLVE_NO_SYMLINKS) */
 };
 
 static int walk_push(struct walk *w, int fd)
@@ -111,7 +112,7 @@ static int splice_link(struct walk *w, int linkfd, char **rest, bool slash)
 	ssize_t n;
 	char *joined;
 
-	if (is_magic_dir(w->cur) || ++w->links > MAX_LINKS) {
+	if (w->no_symlinks || is_magic_dir(w->cur) || ++w->links > MAX_LINKS) {
 		errno = ELOOP;
 		return -1;
 	}
@@ -222,9 +223,9 @@ static int walk(struct walk *w, const char *path, int flags)
 	}
 }
 
-int hrun_open_in_root_walk(int rootfd, const char *path, int flags)
+static int walk_in_root(int rootfd, const char *path, int flags, bool no_symlinks)
 {
-	struct walk w = { .rootfd = rootfd, .cur = -1 };
+	struct walk w = { .rootfd = rootfd, .cur = -1, .no_symlinks = no_symlinks };
 	int fd, saved;
 
 	/* The last step reopens by name and only then checks it is what was
@@ -243,20 +244,27 @@ int hrun_open_in_root_walk(int rootfd, const char *path, int flags)
 	return fd;
 }
 
-/* openat2 where the kernel has it, the walk above where it does not. */
-static int resolve(int rootfd, const char *path, int flags)
+int hrun_open_in_root_walk(int rootfd, const char *path, int flags)
 {
+	return walk_in_root(rootfd, path, flags, false);
+}
+
+/* openat2 where the kernel has it, the walk above where it does not.
+ * NO_SYMLINKS: follow none at all. */
+static int resolve(int rootfd, const char *path, int flags, bool no_symlinks)
+{
+	uint64_t how = IN_ROOT | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
 	int fd = -1;
 
 	/* EAGAIN: a rename or mount raced the resolution of "..". */
 	for (int tries = 0; tries < 16; tries++) {
 		if (have_openat2) {
-			fd = hrun_openat2(rootfd, path, (uint64_t)(flags | O_CLOEXEC), 0, IN_ROOT);
+			fd = hrun_openat2(rootfd, path, (uint64_t)(flags | O_CLOEXEC), 0, how);
 			if (fd < 0 && errno == ENOSYS)
 				have_openat2 = false;
 		}
 		if (!have_openat2)
-			fd = hrun_open_in_root_walk(rootfd, path, flags);
+			fd = walk_in_root(rootfd, path, flags, no_symlinks);
 		if (fd >= 0 || errno != EAGAIN)
 			break;
 	}
@@ -265,8 +273,20 @@ static int resolve(int rootfd, const char *path, int flags)
 
 int hrun_open_in_root(int rootfd, const char *path, int flags, struct hrun_error *err)
 {
-	int fd = resolve(rootfd, path, flags);
+	int fd = resolve(rootfd, path, flags, false);
 
+	if (fd < 0)
+		return hrun_error_errno(err, "open \"%s\" in the container rootfs", path);
+	return fd;
+}
+
+int hrun_open_in_root_nosymlinks(int rootfd, const char *path, int flags, struct hrun_error *err)
+{
+	int fd = resolve(rootfd, path, flags, true);
+
+	if (fd < 0 && errno == ELOOP)
+		return hrun_error_plain(err, ELOOP,
+					"\"%s\" in the container rootfs is a symlink or lies below one", path);
 	if (fd < 0)
 		return hrun_error_errno(err, "open \"%s\" in the container rootfs", path);
 	return fd;
@@ -306,7 +326,7 @@ static char *first_missing(int rootfd, const char *path)
 		if (path[i] != '/' && path[i] != '\0')
 			continue;
 		prefix[i] = '\0';
-		fd = resolve(rootfd, prefix, O_PATH);
+		fd = resolve(rootfd, prefix, O_PATH, false);
 		if (fd < 0 && errno == ENOENT)
 			return prefix;
 		if (fd >= 0)

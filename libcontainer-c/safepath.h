@@ -14,6 +14,12 @@
  * FLAGS. Magic links (/proc/self/fd/...) are never followed. */
 int hrun_open_in_root(int rootfd, const char *path, int flags, struct hrun_error *err);
 
+/* Like hrun_open_in_root, but a symlink anywhere on the way (the last
+ * component included, unless FLAGS has O_PATH|O_NOFOLLOW) is refused
+ * with ELOOP: for a path whose target must be exactly the directory or
+ * file it names, not one the image redirects it to. */
+int hrun_open_in_root_nosymlinks(int rootfd, const char *path, int flags, struct hrun_error *err);
+
 /* The resolver hrun_open_in_root falls back to where openat2 is missing
  * (before Linux 5.6; or hidden by a seccomp filter that answers ENOSYS):
  * the answer of openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), found

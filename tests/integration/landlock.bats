@@ -23,7 +23,8 @@ setup() {
 
 teardown() {
 	delete_all
-	rm -f "$CONF" "$HOST_POLICY"
+	stop_bg
+	rm -f "$CONF" "$HOST_POLICY" "$BUNDLE.agent.sock" "$BUNDLE.agent.log"
 	teardown_bundle
 }
 
@@ -96,6 +97,21 @@ RUNS='"/bin", "/probe"'
 	[ "$(result_n 1)" = ok ]
 	[ "$(result_n 2)" = ok ]
 	[ "$(result_n 3)" = ERR:EACCES ]
+}
+
+@test "landlock: the container's terminal, /dev/tty and /dev/ptmx stay usable" {
+	require_landlock_abi 3
+	annotate "{\"read\": [$RUNS]}"
+	update_config '.process.terminal = true'
+	# In the foreground hrun proxies the pty: the results come through it.
+	sh_run '/probe write /dev/console ""; /probe write /dev/tty ""; /probe open /dev/ptmx; /probe open /dev/pts/0; /probe open /etc/passwd'
+	[ "$status" -eq 0 ]
+	output=$(tr -d '\r' <<<"$output")
+	[ "$(result_n 1)" = ok ]
+	[ "$(result_n 2)" = ok ]
+	[ "$(result_n 3)" = ok ]
+	[ "$(result_n 4)" = ok ]
+	[ "$(result_n 5)" = ERR:EACCES ]
 }
 
 @test "landlock: a program outside the read trees cannot be executed" {
@@ -178,6 +194,95 @@ RUNS='"/bin", "/probe"'
 	[ "$(result_n 2)" = ERR:EACCES ]
 	[ "$(result_n 3)" = ok ]
 	hrun kill "$ID" KILL
+}
+
+# Attacks on the host's layer (docs/landlock.md, "Paths follow no
+# symlinks"): the policy must not be turned onto other inodes by what the
+# image or the config puts at the paths it names.
+
+@test "landlock: an image whose /tmp is a symlink to / gets no write tree from the host's write:[\"/tmp\"]" {
+	require_landlock_abi 3
+	update_config 'del(.mounts[] | select(.destination == "/tmp"))'
+	rm -rf "$BUNDLE/rootfs/tmp"
+	ln -s / "$BUNDLE/rootfs/tmp"
+	host_policy '{"read": ["/"], "write": ["/tmp", "/run"]}'
+	sh_run '/probe write /etc/landlock-x; /probe write /landlock-y; /probe write /tmp/landlock-t; /probe write /run/landlock-z'
+	[ "$status" -eq 0 ]
+	[ "$(result_n 1)" = ERR:EACCES ]
+	[ "$(result_n 2)" = ERR:EACCES ]
+	[ "$(result_n 3)" = ERR:EACCES ]
+	[ "$(result_n 4)" = ok ]
+	[[ "$output" == *"warning: $HOST_POLICY: write: \"/tmp\" is a symlink or lies below one in the container; skipped (policy paths follow no symlinks)"* ]]
+	[ ! -e "$BUNDLE/rootfs/etc/landlock-x" ] && [ ! -e "$BUNDLE/rootfs/landlock-y" ]
+}
+
+@test "landlock: an annotation path through a symlink is refused, nothing left" {
+	require_landlock_abi 3
+	update_config 'del(.mounts[] | select(.destination == "/tmp"))'
+	rm -rf "$BUNDLE/rootfs/tmp"
+	ln -s / "$BUNDLE/rootfs/tmp"
+	annotate "{\"read\": [$RUNS], \"write\": [\"/tmp/etc\"]}"
+	set_args /probe
+	run hrun --host-config "$CONF" run -b "$BUNDLE" "$ID"
+	refused 'annotation io.hrun.landlock: write: "/tmp/etc" is a symlink or lies below one in the container; name the real path (policy paths follow no symlinks)'
+}
+
+# The container appends to a file of its image outside every tree, and
+# reads one: both must stay denied.
+escape_via_dev() {
+	echo orig >"$BUNDLE/rootfs/etc/landlock-target"
+	echo secret >"$BUNDLE/rootfs/var/landlock-secret"
+	chown 100000:100000 "$BUNDLE/rootfs/etc/landlock-target" "$BUNDLE/rootfs/var/landlock-secret"
+	host_policy "{\"read\": [$RUNS], \"write\": [\"/tmp\"]}"
+	sh_run 'echo pwned >>/etc/landlock-target; /probe read /var/landlock-secret; /probe write /dev/null'
+	[ "$status" -eq 0 ]
+	[ "$(result_n 1)" = ERR:EACCES ]
+	[ "$(result_n 2)" = ok ]
+	[ "$(cat "$BUNDLE/rootfs/etc/landlock-target")" = orig ]
+}
+
+@test "landlock: /dev/pts and /dev/console the image points at its root are not default devices" {
+	require_landlock_abi 3
+	# No /dev tmpfs and no devpts: /dev is the image's own directory,
+	# where pts and console lead to the root.
+	update_config '.mounts |= map(select(.destination != "/dev/pts")
+		| if .destination == "/dev" then {"destination": "/dev", "type": "bind", "source": $src, "options": ["rbind"]} else . end)' \
+		--arg src "$BUNDLE/rootfs/dev"
+	ln -s .. "$BUNDLE/rootfs/dev/pts"
+	ln -s / "$BUNDLE/rootfs/dev/console"
+	escape_via_dev
+}
+
+@test "landlock: directories the config mounts at /dev/console and /dev/pts are not default devices" {
+	require_landlock_abi 3
+	update_config '.mounts |= map(select(.destination != "/dev/pts"))
+		| .mounts += [{"destination": "/dev/console", "type": "bind", "source": $etc, "options": ["rbind"]},
+			{"destination": "/dev/pts", "type": "bind", "source": $var, "options": ["rbind"]}]' \
+		--arg etc "$BUNDLE/rootfs/etc" --arg var "$BUNDLE/rootfs/var"
+	escape_via_dev
+}
+
+# A filter that answers landlock_restrict_self with success, without
+# making the call, must come too late to matter: Landlock goes first.
+@test "landlock: a notifying seccomp filter that fakes landlock_restrict_self leaves the process confined" {
+	require_landlock_abi 3
+	require_seccomp_agent
+	local sock=$BUNDLE.agent.sock log=$BUNDLE.agent.log
+	"$HRUN_TEST_SECCOMP_AGENT" "$sock" "$log" continue 3>&- &
+	BG_PIDS="${BG_PIDS:-} $!"
+	wait_for_line "$log" '^listening$'
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": $sock, "syscalls": [
+		{"names": ["landlock_restrict_self"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0},
+		{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}' --arg sock "$sock"
+	host_policy "{\"read\": [$RUNS, \"/etc\"], \"write\": [\"/tmp\"]}"
+	sh_run '/probe write /etc/landlock-x; /probe write /tmp/landlock-z; /probe mkdir /tmp/landlock-d'
+	[ "$status" -eq 0 ]
+	[ "$(result_n 1)" = ERR:EACCES ]
+	[ "$(result_n 2)" = ok ]
+	# The filter was the notifying one: the agent let the mkdir through.
+	[ "$(result_n 3)" = ok ]
+	grep -q '^notify pid=[0-9]* nr=[0-9]* answer=continue$' "$log"
+	[ ! -e "$BUNDLE/rootfs/etc/landlock-x" ]
 }
 
 @test "landlock: bad policies are refused before anything exists" {

@@ -249,6 +249,41 @@ static void test_proc_magic_links(void **state)
 	close(host);
 }
 
+/* hrun_open_in_root_nosymlinks (Landlock policy paths): a symlink
+ * anywhere on the way is ELOOP, whether it stays inside the root or not;
+ * paths without one open as usual. */
+static void test_no_symlinks(void **state)
+{
+	static const char *const refused[] = {
+		"abs", "abs/file", "filelink", "dir/up", "dir/up/file", "dir/sub/rootlink/dir", "escape",
+		"dangling",
+	};
+	static const char *const opened[] = { "/", "dir", "/dir/sub", "dir/file", "dir/sub/.." };
+	struct hrun_error err = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		int fd = hrun_open_in_root_nosymlinks(rootfd, refused[i], O_PATH, &err);
+
+		if (fd >= 0)
+			fail_msg("%s: opened through a symlink", refused[i]);
+		assert_int_equal(err.code, ELOOP);
+		assert_non_null(strstr(err.msg, "is a symlink or lies below one"));
+		hrun_error_clear(&err);
+	}
+	for (size_t i = 0; i < sizeof(opened) / sizeof(opened[0]); i++) {
+		int fd = hrun_open_in_root_nosymlinks(rootfd, opened[i], O_PATH, &err);
+
+		if (fd < 0)
+			fail_msg("%s: %s", opened[i], err.msg);
+		assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		close(fd);
+	}
+	/* Missing stays ENOENT: the host's policy skips it silently. */
+	assert_true(hrun_open_in_root_nosymlinks(rootfd, "missing", O_PATH, &err) < 0);
+	assert_int_equal(err.code, ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_dotdot_and_absolute_links_stay_inside),
 		cmocka_unit_test(test_symlink_kinds),
 		cmocka_unit_test(test_proc_magic_links),
+		cmocka_unit_test(test_no_symlinks),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tree, teardown_tree);
