@@ -22,6 +22,7 @@
 #include "cleanup.h"
 #include "mounts.h"
 #include "safepath.h"
+#include "unix-socket.h"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -232,104 +233,14 @@ int hrun_console_bind_dev_console(int rootfd, int peer, struct hrun_error *err)
 
 int hrun_console_send(int sock, int master, const char *name, struct hrun_error *err)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cmsg;
 	size_t len = name ? strlen(name) : 0;
-	ssize_t w;
 
 	/* A stream socket carries no fd without at least one byte of data. */
 	if (len == 0)
 		return hrun_error_plain(err, EINVAL, "send the pty master: no pty name");
-	iov.iov_base = (void *)name;
-	iov.iov_len = len;
-	memset(&ctl, 0, sizeof(ctl));
-	msg.msg_control = ctl.buf;
-	msg.msg_controllen = sizeof(ctl.buf);
-	cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
-	do
-		w = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
+	if (hrun_unix_send_fd(sock, name, len, master) < 0)
 		return hrun_error_errno(err, "send the pty master over the console socket");
-	/* The fd went with the first bytes; the rest of the name follows. */
-	for (size_t off = (size_t)w; off < len; off += (size_t)w) {
-		do
-			w = send(sock, name + off, len - off, MSG_NOSIGNAL);
-		while (w < 0 && errno == EINTR);
-		if (w < 0)
-			return hrun_error_errno(err, "send the pty name over the console socket");
-	}
 	return 0;
-}
-
-/* Put PATH in ADDR, through /proc/self/fd/N of its directory (opened into
- * *DIRFD) when it does not fit in sun_path. */
-static int socket_addr(const char *path, const char *what, struct sockaddr_un *addr, int *dirfd,
-		       struct hrun_error *err)
-{
-	_cleanup_free_ char *dir = NULL;
-	const char *base;
-	char *slash;
-	int n;
-
-	if (strlen(path) < sizeof(addr->sun_path)) {
-		strcpy(addr->sun_path, path);
-		return 0;
-	}
-	dir = strdup(path);
-	if (!dir)
-		return hrun_error_errno(err, "strdup");
-	slash = strrchr(dir, '/');
-	if (!slash || slash[1] == '\0')
-		return hrun_error_plain(err, EINVAL, "%s \"%s\": not a socket path", what, path);
-	base = path + (slash - dir) + 1;
-	if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	*dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (*dirfd < 0)
-		return hrun_error_errno(err, "open the directory of the %s \"%s\"", what, path);
-	n = snprintf(addr->sun_path, sizeof(addr->sun_path), "/proc/self/fd/%d/%s", *dirfd, base);
-	if (n < 0 || (size_t)n >= sizeof(addr->sun_path))
-		return hrun_error_set(err, ENAMETOOLONG, "%s \"%s\"", what, path);
-	return 0;
-}
-
-int hrun_unix_connect(const char *path, const char *what, struct hrun_error *err)
-{
-	const struct timeval timeout = { .tv_sec = 30 };
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	_cleanup_close_ int dirfd = -1;
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	if (!path || !*path)
-		return hrun_error_plain(err, EINVAL, "%s: empty path", what);
-	if (socket_addr(path, what, &addr, &dirfd, err) < 0)
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return hrun_error_errno(err, "create a unix socket");
-	/* A peer that never accepts (a full backlog) or never reads must not
-	 * hang create: the send timeout bounds connect and send alike. */
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) < 0)
-		return hrun_error_errno(err, "set a send timeout on the %s socket", what);
-	do
-		r = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return hrun_error_errno(err, "connect to the %s \"%s\"", what, path);
-	return hrun_steal_fd(&fd);
 }
 
 int hrun_console_connect(const char *path, struct hrun_error *err)

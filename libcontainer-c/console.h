@@ -45,9 +45,6 @@ int hrun_console_send(int sock, int master, const char *name, struct hrun_error 
  * the cwd is never changed). Returns the connected fd, O_CLOEXEC. */
 int hrun_console_connect(const char *path, struct hrun_error *err);
 
-/* The same for any unix socket; WHAT names it in messages ("console
- * socket", "seccomp agent at listenerPath"). */
-int hrun_unix_connect(const char *path, const char *what, struct hrun_error *err);
 
 /* Receive the fd sent by hrun_console_send, O_CLOEXEC. A message with no
  * fd or with more than one is refused and every fd it carried is closed.

@@ -221,14 +221,6 @@ int hrun_landlock_read_host_policy(const char *path, char **text, struct hrun_er
 	return 0;
 }
 
-static const char *annotation(const struct hrun_spec *spec, const char *key)
-{
-	for (size_t i = 0; spec->annotations.set && i < spec->annotations.n; i++)
-		if (strcmp(spec->annotations.v[i].key, key) == 0)
-			return spec->annotations.v[i].value;
-	return NULL;
-}
-
 /* The kernel confines a process without CAP_SYS_ADMIN only once it has
  * no_new_privs, and the restriction comes after the privileges are
  * dropped: a policy makes it part of the process. */
@@ -247,7 +239,7 @@ static int require_no_new_privs(struct hrun_process *proc, const char *origin, s
 int hrun_landlock_load(struct hrun_spec *spec, const char *host_text, const char *host_origin,
 		       struct hrun_landlock *out, struct hrun_error *err)
 {
-	const char *asked = annotation(spec, HRUN_LANDLOCK_ANNOTATION);
+	const char *asked = hrun_spec_annotation(spec, HRUN_LANDLOCK_ANNOTATION);
 
 	memset(out, 0, sizeof(*out));
 	if (host_text && *host_text) {

@@ -149,19 +149,11 @@ int hrun_host_config_load(const char *path, struct hrun_host_config *conf, struc
 	return 0;
 }
 
-static const char *annotation(const struct hrun_spec *spec, const char *key)
-{
-	for (size_t i = 0; spec->annotations.set && i < spec->annotations.n; i++)
-		if (strcmp(spec->annotations.v[i].key, key) == 0)
-			return spec->annotations.v[i].value;
-	return NULL;
-}
-
 int hrun_policy_level(const struct hrun_host_config *conf, int flag, const struct hrun_spec *spec,
 		      enum hrun_hardening *out, struct hrun_error *err)
 {
 	enum hrun_hardening level = flag >= 0 ? (enum hrun_hardening)flag : conf->hardening;
-	const char *asked = annotation(spec, HRUN_HARDENING_ANNOTATION);
+	const char *asked = hrun_spec_annotation(spec, HRUN_HARDENING_ANNOTATION);
 
 	if (asked) {
 		int a = hrun_hardening_from_name(asked);

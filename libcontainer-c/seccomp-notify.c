@@ -10,9 +10,9 @@
 
 #include "cleanup.h"
 #include "config.h"
-#include "console.h"
 #include "container.h"
 #include "json.h"
+#include "unix-socket.h"
 
 /* The one fd we pass; its name in the "fds" array. */
 #define SECCOMP_FD_NAME "seccompFd"
@@ -44,40 +44,6 @@ char *hrun_seccomp_agent_json(const struct hrun_seccomp *sc, const struct hrun_s
 	return hrun_jgen_finish(g, err);
 }
 
-/* The whole of DATA on the stream SOCK, LISTENER with its first bytes:
- * the runtime-spec allows several sendmsg calls, the fds in the first. */
-static int send_state(int sock, int listener, const char *data, size_t len, struct hrun_error *err)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			      .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *c;
-	ssize_t w;
-
-	memset(&ctl, 0, sizeof(ctl));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &listener, sizeof(int));
-	do
-		w = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		return hrun_error_errno(err, "send the seccomp listener to the agent");
-	for (size_t off = (size_t)w; off < len; off += (size_t)w) {
-		do
-			w = send(sock, data + off, len - off, MSG_NOSIGNAL);
-		while (w < 0 && errno == EINTR);
-		if (w < 0)
-			return hrun_error_errno(err, "send the container process state to the agent");
-	}
-	return 0;
-}
 
 int hrun_seccomp_notify_agent(const struct hrun_seccomp *sc, int listener,
 			      const struct hrun_seccomp_agent_msg *m, struct hrun_error *err)
@@ -100,8 +66,10 @@ int hrun_seccomp_notify_agent(const struct hrun_seccomp *sc, int listener,
 	sock = hrun_unix_connect(path, "seccomp agent at linux.seccomp.listenerPath", err);
 	if (sock < 0)
 		return -1;
-	if (send_state(sock, listener, json, strlen(json), err) < 0)
-		return hrun_error_prefix(err, "linux.seccomp.listenerPath \"%s\"", path);
+	/* The runtime-spec allows several sendmsg calls, the fds in the first. */
+	if (hrun_unix_send_fd(sock, json, strlen(json), listener) < 0)
+		return hrun_error_errno(err, "linux.seccomp.listenerPath \"%s\": send the container process state and the listener to the agent",
+					path);
 	/* One state per connection, then closed (runtime-spec). */
 	if (close(sock) < 0 && errno != EINTR) {
 		sock = -1;

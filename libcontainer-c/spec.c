@@ -836,6 +836,14 @@ int hrun_seccomp_parse(const char *data, size_t len, const char *file, struct hr
 	return 0;
 }
 
+const char *hrun_spec_annotation(const struct hrun_spec *spec, const char *key)
+{
+	for (size_t i = 0; spec->annotations.set && i < spec->annotations.n; i++)
+		if (strcmp(spec->annotations.v[i].key, key) == 0)
+			return spec->annotations.v[i].value;
+	return NULL;
+}
+
 /* --- Free ------------------------------------------------------------------- */
 
 static void free_struct(const struct desc *d, void *obj);

@@ -446,6 +446,9 @@ void hrun_seccomp_clear(struct hrun_seccomp *sc);
  * the same model give the same text, so it keys the compiled-filter cache. */
 char *hrun_seccomp_to_json(const struct hrun_seccomp *sc, struct hrun_error *err);
 
+/* The value of annotation KEY, or NULL. */
+const char *hrun_spec_annotation(const struct hrun_spec *spec, const char *key);
+
 /* The RLIMIT_* number for "RLIMIT_NOFILE" and the like; -1 when unknown. */
 int hrun_rlimit_from_name(const char *name);
 

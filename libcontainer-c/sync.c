@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "sync.h"
+#include "unix-socket.h"
 
 #include <errno.h>
 #include <string.h>
@@ -77,29 +78,9 @@ bool hrun_sync_send_error(int fd, const struct hrun_error *failure)
 int hrun_sync_send_fd(int fd, enum hrun_sync_step step, int passfd, struct hrun_error *err)
 {
 	struct hrun_sync_msg rec = { .step = step };
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { .iov_base = &rec, .iov_len = sizeof(rec) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			      .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *c;
-	ssize_t n;
 
-	memset(&ctl, 0, sizeof(ctl));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &passfd, sizeof(int));
-	do
-		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	if (hrun_unix_send_fd(fd, &rec, sizeof(rec), passfd) < 0)
 		return hrun_error_errno(err, "send sync step \"%s\"", step_name(step));
-	if ((size_t)n != sizeof(rec))
-		return hrun_error_set(err, 0, "send sync step \"%s\": short write", step_name(step));
 	return 0;
 }
 
