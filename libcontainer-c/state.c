@@ -39,17 +39,17 @@ int hrun_id_validate(const char *id, struct hrun_error *err)
 /* An unprivileged caller's state root must be its own and closed to
  * others: another user who made it (in a shared /tmp, say) could see or
  * swap the containers' state. */
-static int check_rootless_root(int fd, const char *root, struct hrun_error *err)
+static int check_rootless_dir(int fd, const char *what, const char *path, struct hrun_error *err)
 {
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return hrun_error_errno(err, "stat state root \"%s\"", root);
+		return hrun_error_errno(err, "stat %s \"%s\"", what, path);
 	if (st.st_uid != geteuid())
-		return hrun_error_plain(err, EPERM, "state root \"%s\" belongs to uid %u, not to this user (uid %u)",
-					root, (unsigned)st.st_uid, (unsigned)geteuid());
+		return hrun_error_plain(err, EPERM, "%s \"%s\" belongs to uid %u, not to this user (uid %u)", what,
+					path, (unsigned)st.st_uid, (unsigned)geteuid());
 	if (st.st_mode & 022)
-		return hrun_error_plain(err, EPERM, "state root \"%s\" is writable by other users (mode %04o)", root,
+		return hrun_error_plain(err, EPERM, "%s \"%s\" is writable by other users (mode %04o)", what, path,
 					(unsigned)(st.st_mode & 07777));
 	return 0;
 }
@@ -91,7 +91,7 @@ static int open_root(const char *root, struct hrun_error *err)
 	 * $XDG_RUNTIME_DIR is not removed for age (runc does the same). */
 	if (made && fchmod(fd, 01700) < 0)
 		return hrun_error_errno(err, "chmod state root \"%s\"", root);
-	if (check_rootless_root(fd, root, err) < 0)
+	if (check_rootless_dir(fd, "state root", root, err) < 0)
 		return -1;
 	return hrun_steal_fd(&fd);
 }
@@ -223,13 +223,32 @@ int hrun_state_write(int dirfd, const struct hrun_state *st, struct hrun_error *
 	return write_file_atomic(dirfd, "state.json", text, err);
 }
 
+/* An existing state root, for the commands that read it. Rootless, it
+ * must be this user's and closed to others like a new one (open_root):
+ * its state.json and config.json (pids, cgroups, hooks) are believed. */
+static int open_existing_root(const char *root, struct hrun_error *err)
+{
+	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return -1;
+	if (hrun_rootless_caller() && check_rootless_dir(fd, "state root", root, err) < 0) {
+		errno = EPERM;
+		return -1;
+	}
+	return hrun_steal_fd(&fd);
+}
+
 int hrun_state_open(const char *root, const char *id, bool lock, struct hrun_error *err)
 {
 	_cleanup_close_ int fd = -1;
 
 	if (hrun_id_validate(id, err) < 0)
 		return -1;
-	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	hrun_error_clear(err);
+	fd = open_existing_root(root, err);
+	if (fd < 0 && err->msg[0])
+		return -1;
 	if (fd >= 0) {
 		int dfd = openat(fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		close(fd);
@@ -240,6 +259,10 @@ int hrun_state_open(const char *root, const char *id, bool lock, struct hrun_err
 			return hrun_error_plain(err, ENOENT, "container does not exist");
 		return hrun_error_errno(err, "open state directory of \"%s\"", id);
 	}
+	/* The container's own directory too: the root being ours does not
+	 * make what another user put there before it was closed ours. */
+	if (hrun_rootless_caller() && check_rootless_dir(fd, "state directory of container", id, err) < 0)
+		return -1;
 	if (lock && flock(fd, LOCK_EX) < 0)
 		return hrun_error_errno(err, "lock container \"%s\"", id);
 	return hrun_steal_fd(&fd);
@@ -346,15 +369,24 @@ static int by_name(const void *a, const void *b)
 
 int hrun_state_list(const char *root, char ***ids, size_t *n, struct hrun_error *err)
 {
-	DIR *d = opendir(root);
+	int rootfd;
+	DIR *d;
 	struct dirent *de;
 	char **v = NULL;
 	size_t count = 0;
 
 	*ids = NULL;
 	*n = 0;
-	if (!d)
+	hrun_error_clear(err);
+	rootfd = open_existing_root(root, err);
+	if (rootfd < 0 && err->msg[0])
+		return -1;
+	d = rootfd >= 0 ? fdopendir(rootfd) : NULL;
+	if (!d) {
+		if (rootfd >= 0)
+			close(rootfd);
 		return errno == ENOENT ? 0 : hrun_error_errno(err, "open state root \"%s\"", root);
+	}
 	while ((de = readdir(d))) {
 		char **more;
 		struct hrun_error ignored;
@@ -421,13 +453,15 @@ int hrun_state_write_config(int dirfd, const struct hrun_spec *spec, struct hrun
 
 int hrun_state_remove(const char *root, const char *id, struct hrun_error *err)
 {
-	_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int rootfd = -1;
 	_cleanup_close_ int cfd = -1;
 	DIR *d;
 	struct dirent *de;
 
+	hrun_error_clear(err);
+	rootfd = open_existing_root(root, err);
 	if (rootfd < 0)
-		return hrun_error_errno(err, "open state root \"%s\"", root);
+		return err->msg[0] ? -1 : hrun_error_errno(err, "open state root \"%s\"", root);
 	cfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (cfd < 0)
 		return errno == ENOENT ? 0 : hrun_error_errno(err, "open state directory of \"%s\"", id);

@@ -345,3 +345,34 @@ with_out_dir() {
 	run rl --debug run -b "$BUNDLE" "$ID-2"
 	[[ $output == *"seccomp: the cached filter $RL_BASE/xdg/hrun-seccomp/"* ]] || { echo "$output"; false; }
 }
+
+@test "attack: another user plants a state root with a container whose hooks run; our commands refuse it and run nothing" {
+	other() { as_user "$RL_OTHER" "$RL_BASE/xdg-other" "$@"; }
+	# The other user's own container state, made by hrun for them, with a
+	# poststop hook that would run as whoever deletes it.
+	chmod 777 "$BUNDLE" && chmod 666 "$BUNDLE/config.json"
+	update_config '.root.path = $r | .process.args = ["/bin/true"]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": ($u | tonumber), "size": 1}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": ($g | tonumber), "size": 1}]
+		| .hooks.poststop = [{"path": "/bin/sh", "args": ["sh", "-c", "id -u > \($m)"]}]' \
+		--arg r "$RL_BASE/rootfs" --arg m "$OUT.marker" --arg u "$OTHER_UID" --arg g "$OTHER_GID"
+	touch "$OUT.marker" && chmod 666 "$OUT.marker"
+	# Through a file: the created init keeps its stdout open.
+	status=0
+	other create -b "$BUNDLE" planted >"$OUT.create" 2>&1 </dev/null || status=$?
+	[ "$status" -eq 0 ] || { cat "$OUT.create"; false; }
+	# The other user opens it all up for us to read.
+	setpriv --reuid="$OTHER_UID" --regid="$OTHER_GID" --init-groups chmod -R a+rX "$RL_BASE/xdg-other"
+	# Ours to use? The victim points XDG_RUNTIME_DIR (or --root) there.
+	local planted_root=$RL_BASE/xdg-other/hrun
+	for cmd in "delete --force planted" "kill planted KILL" "state planted" "list -q" "start planted"; do
+		run as_user "$RL_USER" "$RL_BASE/xdg-other" $cmd
+		[ "$status" -ne 0 ] || { echo "$cmd accepted: $output"; false; }
+		[[ $output == *"state root \"$planted_root\" belongs to uid $OTHER_UID, not to this user (uid $RL_UID)"* ]] ||
+			{ echo "$cmd: $output"; false; }
+	done
+	# No hook ran as the victim (nor at all).
+	[ ! -s "$OUT.marker" ] || { echo "hook ran as uid $(cat "$OUT.marker")"; false; }
+	run other delete --force planted
+	[ "$status" -eq 0 ]
+}
