@@ -219,12 +219,16 @@ unit_prop() {
 	set_args /probe wait-signal
 	detached run -d -b "$BUNDLE" "$ID"
 	[ "$status" -eq 0 ]
-	# systemd writes MemoryMax=, TasksMax=, CPUQuota= of the unit (all
-	# unset: "max", DefaultTasksMax) into the scope's cgroup on reload; on
-	# a hybrid host the user manager manages no v1 controller, so only
-	# the VM lane (pure v2) shows the difference.
+	# systemd writes the unit's own MemoryMax=, TasksMax=, CPUQuota= (all
+	# unset: "max", DefaultTasksMax) into the scope's cgroup when it
+	# applies the unit's cgroup settings again: after a property of the
+	# controller changed, and on reload. On a hybrid host the user manager
+	# manages no v1 controller; the test manager in the VM lane (systemd
+	# 252, pure v2) did not reset them either, with hrun writing into the
+	# scope's own cgroup: this guards the leaf, it does not reproduce the
+	# reset.
+	test_systemctl set-property --runtime "$UNIT" MemoryLow=4096 CPUWeight=50 TasksAccounting=yes
 	test_systemctl daemon-reload
-	test_systemctl set-property --runtime "$UNIT" TasksAccounting=yes
 	[ "$(cat "$(cgroup_dir pids)/pids.max")" = 77 ]
 	if [ "$(cgroup_mode)" = unified ]; then
 		[ "$(cat "$(cgroup_dir memory)/memory.max")" = 67108864 ]
