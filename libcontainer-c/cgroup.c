@@ -423,6 +423,9 @@ int hrun_cgroup_destroy(struct hrun_cgroup *cg, struct hrun_error *err)
 
 	if (!cg->path || cg->mode == HRUN_CGROUP_NONE)
 		return 0;
+	/* Killing the root cgroup's tree would kill the host. */
+	if (strcmp(cg->path, "/") == 0 || !*cg->path)
+		return hrun_error_plain(err, EINVAL, "refusing to remove the root cgroup");
 	if (cg->mode != HRUN_CGROUP_LEGACY) {
 		snprintf(dir, sizeof(dir), "%s%s", v2_root(cg->mode), cg->path);
 		r = remove_dir(dir, err);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -747,7 +748,9 @@ static int authenticate(struct hrun_dbus *bus, struct hrun_error *err)
  * the caller says which it is. */
 int hrun_dbus_open_fd(struct hrun_dbus *bus, int fd, bool hello, struct hrun_error *err)
 {
-	*bus = (struct hrun_dbus){ .fd = fd, .timeout_ms = 30000 };
+	int timeout_ms = bus->timeout_ms > 0 ? bus->timeout_ms : HRUN_DBUS_TIMEOUT_MS;
+
+	*bus = (struct hrun_dbus){ .fd = fd, .timeout_ms = timeout_ms };
 	if (authenticate(bus, err) < 0 ||
 	    (hello && hrun_dbus_call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
 				     "Hello", NULL, NULL, NULL, err) < 0)) {
@@ -812,6 +815,11 @@ static int parse_unix(const char *entry, size_t elen, struct sockaddr_un *sa, so
 int hrun_dbus_open(struct hrun_dbus *bus, const char *address, bool hello, struct hrun_error *err)
 {
 	const char *p = address;
+	int timeout_ms = bus->timeout_ms > 0 ? bus->timeout_ms : HRUN_DBUS_TIMEOUT_MS;
+	/* A listener that never accepts (its backlog full) would block
+	 * connect for good: the send timeout bounds that wait. */
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	const struct timeval none = { 0 };
 
 	hrun_error_plain(err, EINVAL, "D-Bus address \"%s\" has no usable unix: entry", address);
 	while (*p) {
@@ -823,9 +831,19 @@ int hrun_dbus_open(struct hrun_dbus *bus, const char *address, bool hello, struc
 			_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 			if (fd < 0)
 				return hrun_error_errno(err, "D-Bus: socket");
-			if (connect(fd, (struct sockaddr *)&sa, salen) == 0)
+			if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+				return hrun_error_errno(err, "D-Bus: SO_SNDTIMEO");
+			if (connect(fd, (struct sockaddr *)&sa, salen) == 0) {
+				if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none)) < 0)
+					return hrun_error_errno(err, "D-Bus: SO_SNDTIMEO");
+				bus->timeout_ms = timeout_ms;
 				return hrun_dbus_open_fd(bus, hrun_steal_fd(&fd), hello, err);
-			hrun_error_errno(err, "connect to D-Bus at \"%.*s\"", (int)n, p);
+			}
+			if (errno == EAGAIN)
+				hrun_error_plain(err, ETIMEDOUT, "connect to D-Bus at \"%.*s\": no answer in %d ms",
+						 (int)n, p, timeout_ms);
+			else
+				hrun_error_errno(err, "connect to D-Bus at \"%.*s\"", (int)n, p);
 		}
 		p += n;
 		if (*p == ';')

@@ -101,6 +101,10 @@ int hrun_dbus_encode(const struct hrun_dbus_header *h, const struct hrun_dbus_bu
 
 void hrun_dbus_message_free(struct hrun_dbus_message *msg);
 
+/* How long a connect, call or wait may take unless BUS->timeout_ms was
+ * set before hrun_dbus_open. */
+#define HRUN_DBUS_TIMEOUT_MS 30000
+
 struct hrun_dbus;
 /* Called for each signal read while waiting for something else. */
 typedef void (*hrun_dbus_signal_fn)(struct hrun_dbus *bus, const struct hrun_dbus_message *msg,
@@ -110,7 +114,7 @@ struct hrun_dbus {
 	int fd;
 	uint32_t serial;
 	bool via_bus;	   /* a bus daemon is in between (else peer-to-peer) */
-	int timeout_ms;	   /* for each call and wait */
+	int timeout_ms;	   /* for the connect, each call and wait */
 	uint8_t *in;	   /* bytes read, not yet a whole message */
 	size_t in_len, in_cap;
 	hrun_dbus_signal_fn on_signal;

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgroup-systemd.h"
@@ -285,7 +287,7 @@ static void converse(bool via_bus)
 {
 	int sv[2];
 	pid_t pid;
-	struct hrun_dbus bus;
+	struct hrun_dbus bus = { .fd = -1 };
 	struct hrun_dbus_message reply;
 	struct hrun_dbus_reader r;
 	struct hrun_error err = { 0 };
@@ -334,11 +336,110 @@ static void test_conversation_bus(void **state)
 	converse(true);
 }
 
+/* A listener that never accepts, its backlog full: connect gives up after
+ * the timeout instead of blocking create for good. */
+static void test_connect_timeout(void **state)
+{
+	char dir[] = "/tmp/hrun-dbus-XXXXXX", path[128], address[160];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct hrun_dbus bus = { .fd = -1, .timeout_ms = 300 };
+	struct hrun_error err = { 0 };
+	int lfd, fds[64], n = 0;
+	struct timespec t0, t1;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	snprintf(address, sizeof(address), "unix:path=%s", path);
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	for (n = 0; n < 64; n++) {
+		fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (connect(fds[n], (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			assert_int_equal(errno, EAGAIN);
+			break;
+		}
+	}
+	assert_true(n < 64);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(hrun_dbus_open(&bus, address, false, &err), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(err.code, ETIMEDOUT);
+	assert_true(t1.tv_sec - t0.tv_sec < 5);
+	for (int i = 0; i <= n; i++)
+		close(fds[i]);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* JobRemoved counts only from systemd: its path, and on a bus its unique
+ * name (any local user can send a unicast signal to ours). */
+static void test_signal_trusted(void **state)
+{
+	struct hrun_dbus_message msg = { .path = "/org/freedesktop/systemd1", .sender = ":1.5" };
+	(void)state;
+
+	assert_true(hrun_systemd_signal_trusted(&msg, ":1.5"));
+	assert_false(hrun_systemd_signal_trusted(&msg, ":1.6"));
+	msg.sender = NULL;
+	assert_false(hrun_systemd_signal_trusted(&msg, ":1.5"));
+	/* On a bus before systemd's name is known: nothing is trusted. */
+	msg.sender = ":1.5";
+	assert_false(hrun_systemd_signal_trusted(&msg, ""));
+	/* A peer connection: only systemd is at the other end. */
+	msg.sender = NULL;
+	assert_true(hrun_systemd_signal_trusted(&msg, NULL));
+	msg.path = "/org/freedesktop/systemd1/unit/x";
+	assert_false(hrun_systemd_signal_trusted(&msg, NULL));
+	msg.path = NULL;
+	assert_false(hrun_systemd_signal_trusted(&msg, NULL));
+}
+
+/* The cgroup systemd reports for a scope must be that scope's, in its
+ * slice: never "/" or another unit's, which hrun would limit and kill. */
+static void test_check_cgroup(void **state)
+{
+	static const struct {
+		const char *cgroup, *slice;
+		bool ok;
+	} cases[] = {
+		{ "/system.slice/u.scope", "system.slice", true },
+		{ "/mgr/a.slice/a-b.slice/u.scope", "a-b.slice", true },
+		{ "/a.slice/a-b.slice/a-b-c.slice/u.scope", "a-b-c.slice", true },
+		{ "/u.scope", "-.slice", true },
+		{ "/user.slice/u.scope", "-.slice", true },
+		{ "/", "system.slice", false },
+		{ "/", "-.slice", false },
+		{ "/system.slice", "system.slice", false },
+		{ "/system.slice/other.scope", "system.slice", false },
+		{ "/a-b.slice/u.scope", "a-b.slice", false },
+		{ "/other.slice/u.scope", "system.slice", false },
+		{ "/x/../system.slice/u.scope", "system.slice", false },
+		{ "/x//system.slice/u.scope", "system.slice", false },
+		{ "/./system.slice/u.scope", "system.slice", false },
+		{ "system.slice/u.scope", "system.slice", false },
+		{ "/system.slice/xu.scope", "system.slice", false },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hrun_error err = { 0 };
+		int r = hrun_systemd_check_cgroup(cases[i].cgroup, cases[i].slice, "u.scope", &err);
+		if ((r == 0) != cases[i].ok)
+			fail_msg("%s in %s: got %d", cases[i].cgroup, cases[i].slice, r);
+	}
+}
+
 /* A peer that never answers: the call times out. */
 static void test_timeout(void **state)
 {
 	int sv[2];
-	struct hrun_dbus bus;
+	struct hrun_dbus bus = { .fd = -1 };
 	struct hrun_error err = { 0 };
 	(void)state;
 
@@ -355,7 +456,7 @@ static void test_timeout(void **state)
 static void test_auth_refused(void **state)
 {
 	int sv[2];
-	struct hrun_dbus bus;
+	struct hrun_dbus bus = { .fd = -1 };
 	struct hrun_error err = { 0 };
 	(void)state;
 
@@ -368,7 +469,7 @@ static void test_auth_refused(void **state)
 
 static void test_address(void **state)
 {
-	struct hrun_dbus bus;
+	struct hrun_dbus bus = { .fd = -1 };
 	struct hrun_error err = { 0 };
 	(void)state;
 
@@ -442,6 +543,9 @@ int main(void)
 		cmocka_unit_test(test_conversation_peer),
 		cmocka_unit_test(test_conversation_bus),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_connect_timeout),
+		cmocka_unit_test(test_signal_trusted),
+		cmocka_unit_test(test_check_cgroup),
 		cmocka_unit_test(test_auth_refused),
 		cmocka_unit_test(test_address),
 		cmocka_unit_test(test_parse_path),
