@@ -219,6 +219,9 @@ delete_all() {
 hrun_bg() {
 	local out=$1
 	shift
+	# Emptied here, not by the background redirection: until that runs,
+	# wait_for_line would see an earlier run's lines in a reused OUT.
+	: >"$out"
 	# Not bats' fd 3: bats would wait for it to close.
 	"$HRUN" --root "$STATE" "$@" >"$out" 2>&1 3>&- &
 	BG_PID=$!
