@@ -701,9 +701,14 @@ static int write_control(const struct hrun_cgroup *cg, const char *controller, c
 	return 0;
 }
 
+struct pid_list {
+	pid_t **v;
+	size_t *n;
+};
+
 static int collect_procs(int parent, const char *name, int fd, void *data, struct hrun_error *err)
 {
-	struct { pid_t **v; size_t *n; } *out = data;
+	struct pid_list *out = data;
 
 	(void)parent;
 	(void)name;
@@ -726,7 +731,7 @@ int hrun_cgroup_pids(const struct hrun_cgroup *cg, pid_t **pids, size_t *n, stru
 	_cleanup_close_ int fd = -1;
 	pid_t *v = NULL;
 	size_t count = 0, kept = 0;
-	struct { pid_t **v; size_t *n; } out = { &v, &count };
+	struct pid_list out = { &v, &count };
 
 	*pids = NULL;
 	*n = 0;
