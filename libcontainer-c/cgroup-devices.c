@@ -10,6 +10,7 @@
 
 #include "bpf-devices.h"
 #include "cleanup.h"
+#include "rootless.h"
 
 /* What every container may use whatever its rules say, applied after them
  * (so a rule cannot take these away), as runc does: mknod of any node
@@ -318,6 +319,17 @@ int hrun_cgroup_apply_devices(const struct hrun_cgroup *cg, const struct hrun_re
 	if (!cg->path || cg->mode == HRUN_CGROUP_NONE) {
 		hrun_log(res && res->n_devices ? HRUN_LOG_WARNING : HRUN_LOG_DEBUG,
 			 "linux.resources.devices not enforced: no cgroup hierarchy usable here");
+		return 0;
+	}
+	/* Unprivileged, hrun can neither write the v1 devices files nor load
+	 * the BPF program (CAP_BPF or CAP_SYS_ADMIN): trying would only make
+	 * every rootless container with a delegated cgroup fail. Nothing is
+	 * lost: in its user namespace the container cannot mknod, and the
+	 * host's device nodes it could be given open as they would for the
+	 * caller. */
+	if (hrun_rootless_caller()) {
+		hrun_log(res && res->n_devices ? HRUN_LOG_WARNING : HRUN_LOG_DEBUG,
+			 "linux.resources.devices not enforced: rootless, a device cgroup needs privilege");
 		return 0;
 	}
 	if (hrun_dev_state_build(res, &st, err) < 0)

@@ -233,10 +233,37 @@ static int v1_create(const char *hier, void *data)
 	snprintf(dir, sizeof(dir), "%s%s", hier, op->cg->path);
 	if (mkdir_p(dir, op->err) < 0)
 		return -1;
-	if (op->cg->mode == HRUN_CGROUP_LEGACY && check_unused(dir, op->err) < 0)
-		return -1;
 	if (strcmp(hier, CGROUP_ROOT "/cpuset") == 0)
 		return cpuset_inherit(hier, op->cg->path, op->err);
+	return 0;
+}
+
+static int v1_check_unused(const char *hier, void *data)
+{
+	struct v1_op *op = data;
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s%s", hier, op->cg->path);
+	return check_unused(dir, op->err);
+}
+
+/* Every hierarchy is checked before any directory is made: on a hybrid
+ * host the cgroup may exist, busy, in a v1 hierarchy only, and a refusal
+ * after mkdir elsewhere would leave directories that are nobody's. */
+static int check_all_unused(const struct hrun_cgroup *cg, struct hrun_error *err)
+{
+	char dir[4096];
+
+	if (cg->mode != HRUN_CGROUP_LEGACY) {
+		snprintf(dir, sizeof(dir), "%s%s", v2_root(cg->mode), cg->path);
+		if (check_unused(dir, err) < 0)
+			return -1;
+	}
+	if (cg->mode != HRUN_CGROUP_UNIFIED) {
+		struct v1_op op = { .cg = cg, .err = err };
+		if (for_each_v1(v1_check_unused, &op) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -251,23 +278,20 @@ int hrun_cgroup_create(const char *path, struct hrun_cgroup *cg, struct hrun_err
 		return hrun_error_errno(err, "strdup");
 	if (cg->mode == HRUN_CGROUP_NONE)
 		return 0;
+	if (check_all_unused(cg, err) < 0)
+		goto not_ours;
 	if (cg->mode != HRUN_CGROUP_LEGACY) {
 		snprintf(dir, sizeof(dir), "%s%s", v2_root(cg->mode), path);
 		if (mkdir_p(dir, err) < 0)
 			return -1;
-		if (check_unused(dir, err) < 0)
-			goto not_ours;
 		cg->v2_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (cg->v2_fd < 0)
 			return hrun_error_errno(err, "open cgroup \"%s\"", dir);
 	}
 	if (cg->mode != HRUN_CGROUP_UNIFIED) {
 		struct v1_op op = { .cg = cg, .err = err };
-		if (for_each_v1(v1_create, &op) < 0) {
-			if (err->code == EBUSY)
-				goto not_ours;
+		if (for_each_v1(v1_create, &op) < 0)
 			return -1;
-		}
 	}
 	return 0;
 not_ours:
@@ -275,6 +299,50 @@ not_ours:
 	free(cg->path);
 	cg->path = NULL;
 	return -1;
+}
+
+/* Whether PID is in the unit's cgroup PATH as systemd tracks it: in the
+ * unified hierarchy, or on a v1-only host in its name=systemd one. */
+static bool in_unit(pid_t pid, const char *path)
+{
+	char file[64], line[4200];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+	f = fopen(file, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ':');
+		if (!p)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if ((strncmp(line, "0::", 3) == 0 || strncmp(p, ":name=systemd:", 14) == 0) &&
+		    strcmp(strchr(p + 1, ':') + 1, path) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The unit's cgroup holds only systemd's placeholder, in the unit: in a
+ * v1 hierarchy systemd does not manage, a directory of that name may be
+ * another container's, with processes that are not the unit's. */
+static int v1_adopt_check(const char *hier, void *data)
+{
+	struct v1_op *op = data;
+	char dir[4096], file[4200];
+	_cleanup_fclose_ FILE *f = NULL;
+	int pid;
+
+	snprintf(dir, sizeof(dir), "%s%s", hier, op->cg->path);
+	snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
+	f = fopen(file, "re");
+	while (f && fscanf(f, "%d", &pid) == 1)
+		if (!in_unit(pid, op->cg->path))
+			return hrun_error_plain(op->err, EBUSY,
+						"cgroup \"%s\" is not empty: another container uses it", dir);
+	if (has_children(dir))
+		return hrun_error_plain(op->err, EBUSY, "cgroup \"%s\" has child cgroups: it is not a container's",
+					dir);
+	return 0;
 }
 
 static int v1_adopt(const char *hier, void *data)
@@ -308,7 +376,8 @@ int hrun_cgroup_adopt(const char *path, struct hrun_cgroup *cg, struct hrun_erro
 		if (cg->v2_fd < 0)
 			return hrun_error_errno(err, "open cgroup \"%s\"", dir);
 	}
-	if (cg->mode != HRUN_CGROUP_UNIFIED && for_each_v1(v1_adopt, &op) < 0)
+	if (cg->mode != HRUN_CGROUP_UNIFIED &&
+	    (for_each_v1(v1_adopt_check, &op) < 0 || for_each_v1(v1_adopt, &op) < 0))
 		return -1;
 	return 0;
 }
@@ -337,72 +406,152 @@ int hrun_cgroup_enter_v1(const struct hrun_cgroup *cg, pid_t pid, struct hrun_er
 	return for_each_v1(v1_enter, &op);
 }
 
-static void kill_procs(const char *dir)
+/* The deepest subtree below a container's cgroup that hrun walks: one open
+ * directory per level. A delegated cgroup is capped well below it
+ * (HRUN_CGROUP_MAX_DEPTH, written at delegation); a v1 tree has no such
+ * cap, but only a container that is root on the host can make one. */
+#define WALK_MAX_DEPTH 64
+_Static_assert(HRUN_CGROUP_MAX_DEPTH < WALK_MAX_DEPTH, "removal must reach every level a container can make");
+
+/* Called for each cgroup below the top, children before their parent:
+ * PARENT and FD are open directories, NAME the entry in PARENT. */
+typedef int (*walk_fn)(int parent, const char *name, int fd, void *data, struct hrun_error *err);
+
+/* Walk the cgroups below the open directory TOP with no path buffer: a
+ * tree the container made may be deep or have long names, and only the
+ * depth bounds what is held (an open directory per level). */
+static int walk_below(int top, walk_fn fn, void *data, struct hrun_error *err)
 {
-	char file[4200];
-	_cleanup_fclose_ FILE *f = NULL;
+	struct {
+		DIR *d;
+		char name[NAME_MAX + 1];
+	} stack[WALK_MAX_DEPTH + 1];
+	int depth = 0, r = 0;
+	int fd = openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || !(stack[0].d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return hrun_error_errno(err, "list cgroup");
+	}
+	while (depth >= 0) {
+		struct dirent *de = readdir(stack[depth].d);
+		int sub;
+
+		if (!de || r < 0) {
+			/* This level is done: now it has no children left. */
+			if (depth > 0 && r == 0)
+				r = fn(dirfd(stack[depth - 1].d), stack[depth].name, dirfd(stack[depth].d), data, err);
+			closedir(stack[depth].d);
+			depth--;
+			continue;
+		}
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (depth == WALK_MAX_DEPTH) {
+			r = hrun_error_plain(err, ELOOP, "cgroup subtree nested deeper than %d levels", WALK_MAX_DEPTH);
+			continue;
+		}
+		sub = openat(dirfd(stack[depth].d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			if (errno != ENOENT) /* gone meanwhile: nothing to do */
+				r = hrun_error_errno(err, "open cgroup \"%s\"", de->d_name);
+			continue;
+		}
+		snprintf(stack[depth + 1].name, sizeof(stack[depth + 1].name), "%s", de->d_name);
+		stack[depth + 1].d = fdopendir(sub);
+		if (!stack[depth + 1].d) {
+			r = hrun_error_errno(err, "list cgroup \"%s\"", de->d_name);
+			close(sub);
+			continue;
+		}
+		depth++;
+	}
+	return r;
+}
+
+/* Read the pids in the cgroup.procs of the open directory DIR. */
+static int read_procs(int dir, pid_t **v, size_t *count, struct hrun_error *err)
+{
+	int fd = openat(dir, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	_cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
 	int pid;
 
-	snprintf(file, sizeof(file), "%s/cgroup.kill", dir);
-	int fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		/* Removed meanwhile: it holds nobody. */
+		return errno == ENOENT ? 0 : hrun_error_errno(err, "read cgroup.procs");
+	}
+	while (fscanf(f, "%d", &pid) == 1) {
+		pid_t *more = realloc(*v, (*count + 1) * sizeof(**v));
+		if (!more)
+			return hrun_error_errno(err, "read cgroup.procs");
+		*v = more;
+		(*v)[(*count)++] = pid;
+	}
+	return 0;
+}
+
+static void kill_procs(int dir)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+	struct hrun_error ignored;
+	int fd = openat(dir, "cgroup.kill", O_WRONLY | O_CLOEXEC);
+
 	if (fd >= 0) {
 		(void)!write(fd, "1", 1);
 		close(fd);
 		return;
 	}
-	snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
-	f = fopen(file, "re");
-	while (f && fscanf(f, "%d", &pid) == 1)
-		kill(pid, SIGKILL);
+	(void)read_procs(dir, &pids, &n, &ignored);
+	for (size_t i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
 }
 
 /* rmdir fails with EBUSY until the killed processes are gone. */
-static int remove_one(const char *dir, struct hrun_error *err)
+static int remove_one(int parent, const char *name, int fd, void *data, struct hrun_error *err)
 {
+	(void)data;
 	for (int attempt = 0; attempt < 200; attempt++) {
-		if (rmdir(dir) == 0 || errno == ENOENT)
+		if (unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)
 			break;
-		kill_procs(dir);
+		kill_procs(fd);
 		nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
 	}
-	return hrun_error_errno(err, "remove cgroup \"%s\"", dir);
+	return hrun_error_errno(err, "remove cgroup \"%s\"", name);
 }
 
 /* The container may have made cgroups below its own (a delegated v2
  * cgroup, a rw cgroup mount): a cgroup with children cannot be removed,
- * so they go first, depth first. DEPTH bounds the recursion; the kernel's
- * own default cgroup.max.depth is unlimited, but no container needs 32. */
-static int remove_tree(const char *dir, int depth, struct hrun_error *err)
-{
-	_cleanup_free_ struct dirent **names = NULL;
-	int n, r = 0;
-
-	/* One write kills the whole subtree at once where the kernel can. */
-	if (depth == 0)
-		kill_procs(dir);
-	n = scandir(dir, &names, NULL, NULL);
-	if (n < 0)
-		return errno == ENOENT ? 0 : hrun_error_errno(err, "list cgroup \"%s\"", dir);
-	for (int i = 0; i < n; i++) {
-		char sub[4096];
-		const char *name = names[i]->d_name;
-
-		if (r == 0 && names[i]->d_type == DT_DIR && strcmp(name, ".") && strcmp(name, "..")) {
-			if (depth >= 32 || (size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, name) >= sizeof(sub))
-				r = hrun_error_plain(err, ELOOP, "remove cgroup \"%s\": nested too deep", dir);
-			else
-				r = remove_tree(sub, depth + 1, err);
-		}
-		free(names[i]);
-	}
-	return r < 0 ? -1 : remove_one(dir, err);
-}
-
+ * so they go first, depth first. */
 static int remove_dir(const char *dir, struct hrun_error *err)
 {
-	return remove_tree(dir, 0, err);
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int parent = -1;
+	_cleanup_free_ char *copy = NULL;
+	char *slash;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : hrun_error_errno(err, "open cgroup \"%s\"", dir);
+	/* One write kills the whole subtree at once where the kernel can. */
+	kill_procs(fd);
+	if (walk_below(fd, remove_one, NULL, err) < 0)
+		return hrun_error_prefix(err, "remove cgroup \"%s\"", dir);
+	copy = strdup(dir);
+	if (!copy)
+		return hrun_error_errno(err, "strdup");
+	slash = strrchr(copy, '/');
+	*slash = '\0';
+	parent = open(*copy ? copy : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (parent < 0)
+		return hrun_error_errno(err, "open cgroup \"%s\"", copy);
+	if (remove_one(parent, slash + 1, fd, NULL, err) < 0)
+		return hrun_error_prefix(err, "remove cgroup \"%s\"", dir);
+	return 0;
 }
 
 static int v1_remove(const char *hier, void *data)
@@ -454,8 +603,24 @@ int hrun_cgroup_delegate(const struct hrun_cgroup *cg, uid_t uid, gid_t gid, str
 	 * root's: the container can only divide what it was given. */
 	static const char *const files[] = { "", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control" };
 
+	static const struct {
+		const char *file;
+		int value;
+	} caps[] = { { "cgroup.max.depth", HRUN_CGROUP_MAX_DEPTH },
+		     { "cgroup.max.descendants", HRUN_CGROUP_MAX_DESCENDANTS } };
+
 	if (cg->v2_fd < 0)
 		return 0;
+	/* Bounds on what the container can make below: removal must reach
+	 * every level (walk_below), and a tree of millions of cgroups would
+	 * pin kernel memory and make delete crawl. The files stay root's. */
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		_cleanup_close_ int fd = openat(cg->v2_fd, caps[i].file, O_WRONLY | O_CLOEXEC);
+		char v[16];
+		int len = snprintf(v, sizeof(v), "%d", caps[i].value);
+		if (fd < 0 || write(fd, v, (size_t)len) != len)
+			return hrun_error_errno(err, "delegate cgroup \"%s\": write %s", cg->path, caps[i].file);
+	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		int flags = *files[i] ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH;
 		if (fchownat(cg->v2_fd, files[i], uid, gid, flags) < 0 && !(errno == ENOENT && *files[i]))
@@ -539,35 +704,61 @@ static int write_control(const struct hrun_cgroup *cg, const char *controller, c
 	return 0;
 }
 
+struct pid_list {
+	pid_t **v;
+	size_t *n;
+};
+
+static int collect_procs(int parent, const char *name, int fd, void *data, struct hrun_error *err)
+{
+	struct pid_list *out = data;
+
+	(void)parent;
+	(void)name;
+	return read_procs(fd, out->v, out->n, err);
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 int hrun_cgroup_pids(const struct hrun_cgroup *cg, pid_t **pids, size_t *n, struct hrun_error *err)
 {
 	/* Every process sits in the unified cgroup (init was cloned into it,
 	 * exec'd ones too); v1-only hosts: the pids or freezer hierarchy. */
 	static const char *const controllers[] = { "pids", "freezer", "memory", "cpu,cpuacct" };
 	char path[4400];
-	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_close_ int fd = -1;
 	pid_t *v = NULL;
-	size_t count = 0;
-	int pid;
+	size_t count = 0, kept = 0;
+	struct pid_list out = { &v, &count };
 
 	*pids = NULL;
 	*n = 0;
-	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && !f; i++)
-		if (control_file(cg, controllers[i], "cgroup.procs", path, sizeof(path)))
-			f = fopen(path, "re");
-	if (!f)
-		return hrun_error_plain(err, ENOENT, "cgroup \"%s\" not found", cg->path ? cg->path : "");
-	while (fscanf(f, "%d", &pid) == 1) {
-		pid_t *more = realloc(v, (count + 1) * sizeof(*v));
-		if (!more) {
-			free(v);
-			return hrun_error_errno(err, "read cgroup.procs");
+	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && fd < 0; i++)
+		if (control_file(cg, controllers[i], "cgroup.procs", path, sizeof(path))) {
+			*strrchr(path, '/') = '\0';
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		}
-		v = more;
-		v[count++] = pid;
+	if (fd < 0)
+		return hrun_error_plain(err, ENOENT, "cgroup \"%s\" not found", cg->path ? cg->path : "");
+	/* The container's own sub-cgroups (delegated, or a rw cgroup mount)
+	 * hold its processes too: ps and kill --all must see them. */
+	if (read_procs(fd, &v, &count, err) < 0 || walk_below(fd, collect_procs, &out, err) < 0) {
+		free(v);
+		return -1;
 	}
+	/* A process whose threads sit in several (threaded) cgroups is
+	 * listed in each: once is enough. */
+	qsort(v, count, sizeof(*v), cmp_pid);
+	for (size_t i = 0; i < count; i++)
+		if (kept == 0 || v[kept - 1] != v[i])
+			v[kept++] = v[i];
 	*pids = v;
-	*n = count;
+	*n = kept;
 	return 0;
 }
 

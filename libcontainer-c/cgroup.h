@@ -10,6 +10,13 @@
 
 #include "error.h"
 
+/* What a delegated cgroup lets the container make below it (written to
+ * cgroup.max.depth and cgroup.max.descendants, which stay root's): room
+ * for a nested runtime or systemd (a handful of levels, some hundreds of
+ * units), bounded so that delete always reaches and removes all of it. */
+#define HRUN_CGROUP_MAX_DEPTH 32
+#define HRUN_CGROUP_MAX_DESCENDANTS 4096
+
 enum hrun_cgroup_mode {
 	HRUN_CGROUP_NONE,    /* nothing usable (rootless without delegation) */
 	HRUN_CGROUP_UNIFIED, /* cgroup2 at /sys/fs/cgroup */

@@ -370,6 +370,11 @@ int hrun_container_destroy(struct hrun_container *c, const struct hrun_context *
 {
 	int r = 0;
 
+	/* A cgroup that cannot be removed keeps the state: the container
+	 * stays listed and a later delete retries, where dropping the state
+	 * would leak the cgroup (and whatever runs in it) with nothing left
+	 * that names it. Removal walks any tree a delegated container can
+	 * make (cgroup.c), so this is for what the kernel refuses. */
 	if (c->cgroup.path && hrun_cgroup_destroy(&c->cgroup, err) < 0)
 		r = -1;
 	if (c->spec && c->spec->hooks.poststop.n) {

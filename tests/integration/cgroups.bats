@@ -133,3 +133,87 @@ teardown() {
 	[ "$status" -eq 0 ]
 	assert_no_leftovers "$ID"
 }
+
+@test "cgroup v2 delegation: the container nests no deeper than cgroup.max.depth, and delete removes the deepest tree it can make" {
+	[ "$(cgroup_mode)" != legacy ] || skip "needs a cgroup v2 hierarchy; this host is cgroup v1 only"
+	set_args /probe wait-signal
+	hrun_bg "$OUT" run -b "$BUNDLE" "$ID"
+	wait_for_line "$OUT" '^ready=1$'
+	d=$(cgroup_dir unified)
+	# The caps hrun writes (HRUN_CGROUP_MAX_*), in files that stay root's.
+	[ "$(cat "$d/cgroup.max.depth")" = 32 ]
+	[ "$(cat "$d/cgroup.max.descendants")" = 4096 ]
+	[ "$(stat -c %u "$d/cgroup.max.depth")" = 0 ]
+	[ "$(stat -c %u "$d/cgroup.max.descendants")" = 0 ]
+	# As the container's root (the delegated uid) would: nest as deep as
+	# the kernel lets it, names long enough that the paths pass 4 KiB.
+	uid=$(jq '.linux.uidMappings[0].hostID' "$BUNDLE/config.json")
+	gid=$(jq '.linux.gidMappings[0].hostID' "$BUNDLE/config.json")
+	name=$(printf 'n%.0s' $(seq 200))
+	run setpriv --reuid="$uid" --regid="$gid" --clear-groups sh -c \
+		'cd "$1" && i=0 && while [ $i -lt 40 ] && mkdir "$2" 2>/dev/null && cd -P "$2"; do i=$((i + 1)); done; echo $i' \
+		sh "$d" "$name"
+	[ "$output" = 32 ] || { echo "$output"; false; }
+	run "$HRUN" --root "$STATE" delete --force "$ID"
+	[ "$status" -eq 0 ]
+	assert_no_leftovers "$ID"
+}
+
+@test "hybrid host: a cgroupsPath naming a busy cgroup of one v1 hierarchy is refused before anything is made; its process lives on" {
+	[ "$(cgroup_mode)" != unified ] || skip "needs v1 hierarchies; this host is pure cgroup v2"
+	victim=$(cgroup_dir memory)
+	mkdir -p "$victim"
+	sleep 600 >/dev/null 2>&1 3>&- &
+	spid=$!
+	echo "$spid" >"$victim/cgroup.procs"
+	set_args /probe report pid
+	run hrun run -b "$BUNDLE" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$CGROUP"*"not empty"* ]] || { echo "$output"; false; }
+	[ ! -e "$STATE/$ID" ]
+	kill -0 "$spid"
+	[ "$(cat "$victim/cgroup.procs")" = "$spid" ]
+	for d in $(cgroup_dirs); do
+		[ "$d" = "$victim" ] || [ ! -d "$d" ] || { echo "$d was made"; false; }
+	done
+	kill "$spid"
+	wait "$spid" || true
+}
+
+# A process ended, or a zombie its parent has yet to reap.
+gone() {
+	[ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
+}
+
+@test "ps and kill --all reach the processes the container moved into its own sub-cgroups" {
+	set_args sh -c '/bin/sleep 600 & exec /probe wait-signal'
+	hrun_bg "$OUT" run -b "$BUNDLE" "$ID"
+	wait_for_line "$OUT" '^ready=1$'
+	init=$("$HRUN" --root "$STATE" state "$ID" | jq -r .pid)
+	child=$(grep -vx "$init" "$(cgroup_dir pids)/cgroup.procs")
+	[ "$(wc -w <<<"$child")" -eq 1 ]
+	# What a container with a delegated cgroup or a rw cgroup mount may do.
+	for d in $(cgroup_dirs); do
+		mkdir "$d/sub"
+		for f in cpuset.cpus cpuset.mems; do
+			if [ -e "$d/sub/$f" ]; then cat "$d/$f" >"$d/sub/$f"; fi
+		done
+		echo "$child" >"$d/sub/cgroup.procs"
+	done
+	run "$HRUN" --root "$STATE" ps --format json "$ID"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c 'sort' <<<"$output")" = "$(jq -c 'sort' <<<"[$init,$child]")" ] || { echo "$output"; false; }
+	# SIGUSR2: init (pid 1 of its namespace, no handler) ignores it, so
+	# the container stays and its removal kills nothing for us.
+	run "$HRUN" --root "$STATE" kill --all "$ID" USR2
+	[ "$status" -eq 0 ]
+	for i in $(seq 100); do
+		gone "$child" && break
+		sleep 0.05
+	done
+	gone "$child"
+	[ "$("$HRUN" --root "$STATE" state "$ID" | jq -r .status)" = running ]
+	run "$HRUN" --root "$STATE" delete --force "$ID"
+	[ "$status" -eq 0 ]
+	assert_no_leftovers "$ID"
+}

@@ -24,9 +24,10 @@ teardown_bundle() {
 	# would name every cgroup of the host).
 	[ -n "${BUNDLE:-}" ] && [ -n "${CGROUP:-}" ] || return 0
 	rm -rf "$BUNDLE" "$STATE"
-	# Depth first: a test may have made cgroups below its own.
+	# Depth first: a test may have made cgroups below its own; -execdir as
+	# their paths may pass PATH_MAX.
 	for d in $(cgroup_dirs); do
-		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		[ -d "$d" ] && find "$d" -depth -type d -execdir rmdir {} + 2>/dev/null
 	done
 	return 0
 }
@@ -218,6 +219,9 @@ delete_all() {
 hrun_bg() {
 	local out=$1
 	shift
+	# Emptied here, not by the background redirection: until that runs,
+	# wait_for_line would see an earlier run's lines in a reused OUT.
+	: >"$out"
 	# Not bats' fd 3: bats would wait for it to close.
 	"$HRUN" --root "$STATE" "$@" >"$out" 2>&1 3>&- &
 	BG_PID=$!

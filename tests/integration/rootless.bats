@@ -284,6 +284,39 @@ with_out_dir() {
 	assert_no_leftovers "$ID"
 }
 
+# `in_cgroup DIR CMD...`: CMD with the shell moved first into the unified
+# cgroup DIR: moving a process needs write access to the cgroup.procs of
+# the common ancestor of where it is and where it goes.
+in_cgroup() {
+	echo "$BASHPID" >"$1/cgroup.procs"
+	"${@:2}"
+}
+
+@test "rootless with a delegated cgroup: device rules are skipped with a warning, the container runs in its cgroup" {
+	[ "$(cgroup_mode)" != legacy ] || skip "needs a cgroup v2 hierarchy; this host is cgroup v1 only"
+	# What a delegated cgroup is (systemd's user@.service has one): a
+	# directory the user owns, in every hierarchy.
+	local parent=${HRUN_TEST_CGROUP_PARENT:-/hrun-test}/$ID d
+	for d in $(cgroup_dirs "$parent"); do
+		mkdir -p "$d"
+		chown -R "$RL_UID:$RL_GID" "$d"
+	done
+	update_config '.linux.cgroupsPath = $p | .linux.resources.devices = [{"allow": false, "access": "rwm"}]' \
+		--arg p "$parent/ctr"
+	set_args /probe report cgroup
+	run in_cgroup "$(cgroup_dir unified "$parent")" rl run -b "$BUNDLE" "$ID"
+	rc=$status
+	for d in $(cgroup_dirs "$parent"); do
+		[ ! -d "$d/ctr" ] || { echo "$d/ctr left behind"; rc=1; }
+		rmdir "$d"
+	done
+	[ "$rc" -eq 0 ] || { echo "$output"; false; }
+	[[ $output == *"linux.resources.devices not enforced: rootless"* ]] || { echo "$output"; false; }
+	# No cgroup namespace in the rootless template: the host's path.
+	grep -qx "cgroup=0::$parent/ctr" <<<"$output" || { echo "$output"; false; }
+	assert_no_leftovers "$ID"
+}
+
 @test "rootless: another user can neither read nor touch the container, nor lend it a state root" {
 	sleeper
 	rl_detached run -d -b "$BUNDLE" "$ID"
