@@ -17,9 +17,17 @@
 
 extern char **environ;
 
+/* Decided once, by the first call, in hrun's own process: a child in a
+ * new user namespace sees its euid change to 0 the moment the parent
+ * writes its uid map, and would then take hrun for privileged (it made
+ * init undumpable too early, failing the gid map write, under load). */
 bool hrun_rootless_caller(void)
 {
-	return geteuid() != 0;
+	static int rootless = -1;
+
+	if (rootless < 0)
+		rootless = geteuid() != 0;
+	return rootless;
 }
 
 int hrun_rootless_parse(const char *value, bool *rootless)
