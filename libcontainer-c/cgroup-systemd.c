@@ -388,6 +388,18 @@ static char *unit_cgroup(struct hrun_dbus *bus, const char *unit, struct hrun_er
 	return out;
 }
 
+static bool unit_gone(struct hrun_dbus *bus, const char *unit)
+{
+	struct hrun_dbus_buf body = { 0 };
+	struct hrun_error ignored;
+	int r;
+
+	hrun_dbus_put_string(&body, unit);
+	r = manager_call(bus, "GetUnit", "s", &body, NULL, &ignored);
+	hrun_dbus_buf_free(&body);
+	return r < 0 && strcmp(bus->last_error, "org.freedesktop.systemd1.NoSuchUnit") == 0;
+}
+
 static int stop_unit(struct hrun_dbus *bus, struct jobs *jobs, const char *unit, struct hrun_error *err)
 {
 	struct hrun_dbus_buf body = { 0 };
@@ -404,6 +416,11 @@ static int stop_unit(struct hrun_dbus *bus, struct jobs *jobs, const char *unit,
 	else if (r == 0) {
 		r = wait_job(bus, jobs, &reply, unit, err);
 		hrun_dbus_message_free(&reply);
+		/* Our stop can race systemd's own of a scope whose processes
+		 * we killed (its job then ends otherwise, or its JobRemoved is
+		 * not ours): what counts is that the unit is gone. */
+		if (r < 0 && unit_gone(bus, unit))
+			r = 1;
 	}
 	/* A scope whose processes were killed (or whose start failed) may
 	 * stay loaded as failed, and the name could not be used again. */

@@ -169,6 +169,7 @@ unit_prop() {
 	# The manager's address is kept: delete needs no environment.
 	[ "$(jq -r .systemdBus "$STATE/$ID/state.json")" = "unix:path=$SYSTEMD_RUNTIME/bus" ]
 	DBUS_SYSTEM_BUS_ADDRESS= run hrun delete --force "$ID"
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(unit_prop LoadState)" = not-found ]
 	assert_no_scope "$ID"
