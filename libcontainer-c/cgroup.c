@@ -547,8 +547,10 @@ static int remove_dir(const char *dir, struct hrun_error *err)
 	slash = strrchr(copy, '/');
 	*slash = '\0';
 	parent = open(*copy ? copy : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* Gone with its parent: systemd trims a scope it stopped, below it
+	 * too, once our kill emptied it. */
 	if (parent < 0)
-		return hrun_error_errno(err, "open cgroup \"%s\"", copy);
+		return errno == ENOENT ? 0 : hrun_error_errno(err, "open cgroup \"%s\"", copy);
 	if (remove_one(parent, slash + 1, fd, NULL, err) < 0)
 		return hrun_error_prefix(err, "remove cgroup \"%s\"", dir);
 	return 0;
