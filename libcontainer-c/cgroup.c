@@ -345,19 +345,6 @@ static int v1_adopt_check(const char *hier, void *data)
 	return 0;
 }
 
-static int v1_adopt(const char *hier, void *data)
-{
-	struct v1_op *op = data;
-	char dir[4096];
-
-	snprintf(dir, sizeof(dir), "%s%s", hier, op->cg->path);
-	if (mkdir_p(dir, op->err) < 0)
-		return -1;
-	if (strcmp(hier, CGROUP_ROOT "/cpuset") == 0)
-		return cpuset_inherit(hier, op->cg->path, op->err);
-	return 0;
-}
-
 int hrun_cgroup_adopt(const char *path, struct hrun_cgroup *cg, struct hrun_error *err)
 {
 	char dir[4096];
@@ -377,7 +364,7 @@ int hrun_cgroup_adopt(const char *path, struct hrun_cgroup *cg, struct hrun_erro
 			return hrun_error_errno(err, "open cgroup \"%s\"", dir);
 	}
 	if (cg->mode != HRUN_CGROUP_UNIFIED &&
-	    (for_each_v1(v1_adopt_check, &op) < 0 || for_each_v1(v1_adopt, &op) < 0))
+	    (for_each_v1(v1_adopt_check, &op) < 0 || for_each_v1(v1_create, &op) < 0))
 		return -1;
 	return 0;
 }
